@@ -1,0 +1,104 @@
+/**
+ * Whole-document checks beyond the schema: unique keys, references between entities, path syntax,
+ * and each plugin instance's config against its plugin's own schema. Every problem is reported with
+ * a JSON Pointer, so `validate`, the admin API and the dashboard can point at the field.
+ */
+import { ConfigDocumentSchema, pluginInstanceKey, type ConfigDocument } from './schema.js';
+import { validate, type ValidationIssue } from './validate.js';
+import type { PluginDefinition } from '../plugins/types.js';
+
+export type CheckResult = { ok: true; document: ConfigDocument } | { ok: false; issues: ValidationIssue[] };
+
+/** Parses a route path matcher: `=/exact`, `~regex` or a `/prefix`. */
+export function parsePathMatcher(p: string): { kind: 'exact' | 'prefix'; path: string } | { kind: 'regex'; regex: RegExp } {
+  if (p.startsWith('~')) return { kind: 'regex', regex: new RegExp(`^(?:${p.slice(1)})`) };
+  if (p.startsWith('=')) return { kind: 'exact', path: p.slice(1) };
+  return { kind: 'prefix', path: p };
+}
+
+export function checkDocument(input: unknown, plugins: ReadonlyMap<string, PluginDefinition>): CheckResult {
+  const v = validate(ConfigDocumentSchema, input);
+  if (!v.ok) return v;
+  const doc = v.value;
+  const issues: ValidationIssue[] = [];
+
+  const uniq = (items: readonly Record<string, unknown>[], key: string, at: string) => {
+    const seen = new Set<unknown>();
+    items.forEach((e, i) => {
+      if (seen.has(e[key])) issues.push({ path: `/${at}/${i}/${key}`, message: `duplicate ${key} '${String(e[key])}'` });
+      seen.add(e[key]);
+    });
+    return seen;
+  };
+  const services = uniq(doc.services, 'name', 'services');
+  const routes = uniq(doc.routes, 'name', 'routes');
+  uniq(doc.upstreams, 'name', 'upstreams');
+  const consumers = uniq(doc.consumers, 'username', 'consumers');
+
+  doc.services.forEach((s, i) => {
+    if (!s.url && !s.host) issues.push({ path: `/services/${i}`, message: 'needs `url` or `host`' });
+    if (s.url && (s.host || s.port || s.protocol || s.path)) {
+      issues.push({ path: `/services/${i}/url`, message: '`url` cannot be combined with protocol/host/port/path' });
+    }
+  });
+
+  doc.upstreams.forEach((u, i) => {
+    if (u.hash_on === 'header' && !u.hash_on_header) issues.push({ path: `/upstreams/${i}/hash_on_header`, message: 'required when hash_on is `header`' });
+    if (u.hash_on === 'cookie' && !u.hash_on_cookie) issues.push({ path: `/upstreams/${i}/hash_on_cookie`, message: 'required when hash_on is `cookie`' });
+    if (u.algorithm === 'consistent-hashing' && u.hash_on === 'none') {
+      issues.push({ path: `/upstreams/${i}/hash_on`, message: 'consistent-hashing needs hash_on' });
+    }
+    const seen = new Set<string>();
+    u.targets.forEach((t, j) => {
+      if (seen.has(t.target)) issues.push({ path: `/upstreams/${i}/targets/${j}/target`, message: `duplicate target '${t.target}'` });
+      seen.add(t.target);
+    });
+  });
+
+  doc.routes.forEach((r, i) => {
+    if (r.service !== undefined && !services.has(r.service)) {
+      issues.push({ path: `/routes/${i}/service`, message: `service '${r.service}' does not exist` });
+    }
+    r.paths.forEach((p, j) => {
+      try {
+        const m = parsePathMatcher(p);
+        if (m.kind !== 'regex' && !m.path.startsWith('/')) issues.push({ path: `/routes/${i}/paths/${j}`, message: 'a path must start with `/`, `=/` or `~`' });
+      } catch (e) {
+        issues.push({ path: `/routes/${i}/paths/${j}`, message: `invalid regex: ${(e as Error).message}` });
+      }
+    });
+    for (const [name, values] of Object.entries(r.headers ?? {})) {
+      values.forEach((val, j) => {
+        if (!val.startsWith('~')) return;
+        try {
+          new RegExp(val.startsWith('~*') ? val.slice(2) : val.slice(1));
+        } catch (e) {
+          issues.push({ path: `/routes/${i}/headers/${name}/${j}`, message: `invalid regex: ${(e as Error).message}` });
+        }
+      });
+    }
+  });
+
+  const instances = new Set<string>();
+  doc.plugins.forEach((p, i) => {
+    const at = `/plugins/${i}`;
+    const def = plugins.get(p.name);
+    if (!def) {
+      issues.push({ path: `${at}/name`, message: `unknown plugin '${p.name}'` });
+      return;
+    }
+    if (p.service !== undefined && !services.has(p.service)) issues.push({ path: `${at}/service`, message: `service '${p.service}' does not exist` });
+    if (p.route !== undefined && !routes.has(p.route)) issues.push({ path: `${at}/route`, message: `route '${p.route}' does not exist` });
+    if (p.consumer !== undefined && !consumers.has(p.consumer)) issues.push({ path: `${at}/consumer`, message: `consumer '${p.consumer}' does not exist` });
+    const scope = p.consumer !== undefined ? 'consumer' : p.route !== undefined ? 'route' : p.service !== undefined ? 'service' : 'global';
+    if (!def.scopes.includes(scope)) issues.push({ path: at, message: `plugin '${p.name}' cannot be applied at ${scope} scope` });
+    const key = pluginInstanceKey(p);
+    if (instances.has(key)) issues.push({ path: at, message: `plugin '${p.name}' is already applied at this scope` });
+    instances.add(key);
+    const c = validate(def.schema, p.config);
+    if (c.ok) p.config = c.value as Record<string, unknown>;
+    else for (const issue of c.issues) issues.push({ path: `${at}/config${issue.path === '/' ? '' : issue.path}`, message: issue.message });
+  });
+
+  return issues.length ? { ok: false, issues } : { ok: true, document: doc };
+}

@@ -1,0 +1,194 @@
+/**
+ * The declarative configuration document: one schema for YAML/JSON files, the admin API's request
+ * bodies, the store's export, and the snapshot builder's input. Every field carries a description
+ * because the dashboard renders its forms from these schemas and the OpenAPI document reuses them.
+ *
+ * Field names are snake_case, as in Kong's decK format, so that files read the same across gateways.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const FORMAT_VERSION = '1';
+
+const Name = (description: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$', description });
+const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+  default: [],
+  maxItems: 32,
+  description: 'Free-form labels used for filtering in the admin API and the dashboard.',
+});
+const Millis = (description: string, def: number) =>
+  Type.Integer({ minimum: 1, maximum: 3_600_000, default: def, description: `${description} (milliseconds).` });
+
+export const HttpMethod = Type.Union(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].map((m) => Type.Literal(m)),
+  { description: 'An HTTP method, upper case.' },
+);
+
+export const ServiceSchema = Type.Object(
+  {
+    name: Name('Unique name of the service.'),
+    url: Type.Optional(
+      Type.String({
+        format: 'uri',
+        description:
+          'Shorthand for protocol, host, port and path, e.g. `http://orders.internal:8080/v1`. ' +
+          'The host may name an upstream, which then balances the requests.',
+      }),
+    ),
+    protocol: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('https')], { description: 'Protocol used to reach the upstream.' })),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Upstream host name or address, or the name of an upstream entity.' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Upstream port.' })),
+    path: Type.Optional(Type.String({ pattern: '^/', description: 'Path prefix prepended to every request sent upstream.' })),
+    connect_timeout: Millis('Time allowed to open a connection to a target before answering 504', 5_000),
+    write_timeout: Millis('Time allowed between two writes of the request to the target before answering 504', 60_000),
+    read_timeout: Millis('Time allowed between two reads of the response from the target before answering 504', 60_000),
+    retries: Type.Integer({ minimum: 0, maximum: 10, default: 0, description: 'Retries on connection failure, to another target when the upstream has one.' }),
+    enabled: Type.Boolean({ default: true, description: 'A disabled service answers 503 on all its routes.' }),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Service', description: 'A backend the gateway proxies to.' },
+);
+export type ServiceConfig = Static<typeof ServiceSchema>;
+
+export const HeaderMatchSchema = Type.Record(
+  Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }),
+  Type.Array(Type.String({ maxLength: 1024 }), { minItems: 1, maxItems: 32 }),
+  {
+    description:
+      'Header name → accepted values. A value starting with `~*` is a case-insensitive regex, `~` a regex; otherwise an exact, case-insensitive match. All named headers must match.',
+  },
+);
+
+export const RouteSchema = Type.Object(
+  {
+    name: Name('Unique name of the route.'),
+    service: Type.Optional(Name('Name of the service this route sends traffic to. Required unless a plugin answers every request (e.g. request-termination).')),
+    hosts: Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$|^[A-Za-z0-9.-]+\\.\\*$', maxLength: 253 }), {
+      default: [],
+      maxItems: 64,
+      description: 'Host names matched against the Host header: exact (`api.example.com`), leading wildcard (`*.example.com`) or trailing wildcard (`api.*`). Empty: any host.',
+    }),
+    paths: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), {
+      default: [],
+      maxItems: 64,
+      description:
+        'Path matchers: `/orders` is a prefix match on segment boundaries, `=/orders` an exact match, and `~/orders/(?<id>\\d+)$` a regex anchored at the start with named captures available to rewrites. Empty: any path.',
+    }),
+    methods: Type.Array(HttpMethod, { default: [], description: 'Methods accepted. Empty: any method.' }),
+    headers: Type.Optional(HeaderMatchSchema),
+    query: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 }), {
+        description: 'Query parameter → accepted values (exact). An empty string value means "present with any value".',
+      }),
+    ),
+    priority: Type.Integer({ default: 0, minimum: -1000, maximum: 1000, description: 'Explicit priority; higher wins before specificity is compared.' }),
+    strip_path: Type.Boolean({ default: true, description: 'Remove the matched path prefix before sending the request upstream.' }),
+    preserve_host: Type.Boolean({ default: false, description: "Send the client's Host header upstream instead of the target's host." }),
+    rewrite: Type.Optional(
+      Type.String({
+        maxLength: 2048,
+        pattern: '^/',
+        description: 'Replace the upstream path with this template; `{name}` is a named capture of a regex path, `{path}` the remainder after the matched prefix.',
+      }),
+    ),
+    protocols: Type.Array(Type.Union([Type.Literal('http'), Type.Literal('https')]), { default: ['http', 'https'], description: 'Listener protocols this route accepts.' }),
+    enabled: Type.Boolean({ default: true, description: 'A disabled route does not match.' }),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Route', description: 'Rules that select requests and send them to a service.' },
+);
+export type RouteConfig = Static<typeof RouteSchema>;
+
+export const TargetSchema = Type.Object(
+  {
+    target: Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', description: '`host:port` of one instance.' }),
+    weight: Type.Integer({ minimum: 0, maximum: 65535, default: 100, description: 'Relative share of traffic; 0 drains the target.' }),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Target' },
+);
+export type TargetConfig = Static<typeof TargetSchema>;
+
+export const LB_ALGORITHMS = ['round-robin', 'weighted-round-robin', 'least-connections', 'consistent-hashing'] as const;
+export const HASH_ON = ['none', 'header', 'cookie', 'ip', 'consumer'] as const;
+
+export const UpstreamSchema = Type.Object(
+  {
+    name: Name('Unique name; a service whose host equals this name balances over its targets.'),
+    algorithm: Type.Union(LB_ALGORITHMS.map((a) => Type.Literal(a)), {
+      default: 'round-robin',
+      description: 'How a target is chosen: round-robin (ignores weights), weighted-round-robin (smooth, by weight), least-connections (fewest in flight, weighted), consistent-hashing (see hash_on).',
+    }),
+    hash_on: Type.Union(HASH_ON.map((h) => Type.Literal(h)), { default: 'none', description: 'Input of consistent hashing.' }),
+    hash_on_header: Type.Optional(Type.String({ minLength: 1, description: 'Header hashed when hash_on is `header`.' })),
+    hash_on_cookie: Type.Optional(Type.String({ minLength: 1, description: 'Cookie hashed when hash_on is `cookie`.' })),
+    keepalive_connections: Type.Integer({ minimum: 1, maximum: 10_000, default: 256, description: 'Maximum pooled connections per target.' }),
+    keepalive_timeout: Millis('Idle keep-alive connections are closed after this', 60_000),
+    targets: Type.Array(TargetSchema, { default: [], maxItems: 1000, description: 'Instances of this upstream.' }),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Upstream', description: 'A load-balanced group of targets.' },
+);
+export type UpstreamConfig = Static<typeof UpstreamSchema>;
+
+export const ConsumerSchema = Type.Object(
+  {
+    username: Name('Unique user name of the consumer.'),
+    custom_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Identifier from your own user store, passed upstream.' })),
+    groups: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [], maxItems: 64, description: 'Groups used by authorization plugins.' }),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Consumer', description: 'A client of the APIs: an application, a partner or a user.' },
+);
+export type ConsumerConfig = Static<typeof ConsumerSchema>;
+
+export const PluginInstanceSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ format: 'uuid', description: 'Assigned by the store; files may omit it (an instance is identified by plugin name and scope).' })),
+    name: Type.String({ minLength: 1, maxLength: 64, description: 'Plugin name, e.g. `response-headers`.' }),
+    service: Type.Optional(Name('Apply only to routes of this service.')),
+    route: Type.Optional(Name('Apply only to this route.')),
+    consumer: Type.Optional(Name('Apply only to requests authenticated as this consumer.')),
+    enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but does not run.' }),
+    config: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "The plugin's own configuration; see its schema." }),
+    tags: Tags,
+  },
+  {
+    additionalProperties: false,
+    $id: 'PluginInstance',
+    description: 'A plugin applied globally, or to a service, route or consumer. At most one instance per plugin and scope.',
+  },
+);
+export type PluginInstanceConfig = Static<typeof PluginInstanceSchema>;
+
+export const ConfigDocumentSchema = Type.Object(
+  {
+    _format_version: Type.Literal(FORMAT_VERSION, { description: 'Version of this file format.' }),
+    services: Type.Array(ServiceSchema, { default: [] }),
+    routes: Type.Array(RouteSchema, { default: [] }),
+    upstreams: Type.Array(UpstreamSchema, { default: [] }),
+    consumers: Type.Array(ConsumerSchema, { default: [] }),
+    plugins: Type.Array(PluginInstanceSchema, { default: [] }),
+  },
+  { additionalProperties: false, $id: 'ConfigDocument', description: 'The whole gateway configuration.' },
+);
+export type ConfigDocument = Static<typeof ConfigDocumentSchema>;
+
+/** Entity kinds as they appear in the document, the admin API's paths and the store. */
+export const ENTITY_KINDS = {
+  services: { schema: ServiceSchema, key: 'name' },
+  routes: { schema: RouteSchema, key: 'name' },
+  upstreams: { schema: UpstreamSchema, key: 'name' },
+  consumers: { schema: ConsumerSchema, key: 'username' },
+  plugins: { schema: PluginInstanceSchema, key: 'id' },
+} as const satisfies Record<string, { schema: TSchema; key: string }>;
+export type EntityKind = keyof typeof ENTITY_KINDS;
+
+export function emptyDocument(): ConfigDocument {
+  return { _format_version: FORMAT_VERSION, services: [], routes: [], upstreams: [], consumers: [], plugins: [] };
+}
+
+/** Identity of a plugin instance in a document: at most one instance per plugin and scope. */
+export function pluginInstanceKey(p: Pick<PluginInstanceConfig, 'name' | 'service' | 'route' | 'consumer'>): string {
+  return `${p.name}|${p.service ?? ''}|${p.route ?? ''}|${p.consumer ?? ''}`;
+}

@@ -1,0 +1,126 @@
+/**
+ * The plugin SDK: what a plugin is, the phases it may hook, and the per-request context it sees.
+ *
+ * A plugin is a folder `plugins/<name>/` with `schema.ts` (TypeBox config schema, every field
+ * described), `plugin.ts` (a `definePlugin` call whose `create` is a named factory) and `plugin.spec.ts`.
+ * `create` runs once per config snapshot and per scope instance, off the hot path; it validates and
+ * precomputes (compiled regexes, header tuples, limiter handles). The handler it returns has one method
+ * per phase it uses; a phase method must not allocate closures per request.
+ *
+ * Phase order (see order.ts for the plugin order within a phase):
+ *   rewrite   before routing: request id, host/path rewrites      (global instances only)
+ *   access    auth, ACL, rate limits, validation, IP rules          may answer early
+ *   upstream  wraps the upstream call (breakers, retries, cache)    may answer instead of the upstream
+ *   response  upstream response head received, before it is sent   may change status and headers
+ *   log       after the response is finished                        never throws, never delays the reply
+ */
+import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { ConsumerConfig } from '../config/schema.js';
+
+export type Phase = 'rewrite' | 'access' | 'upstream' | 'response' | 'log';
+export const PHASES: readonly Phase[] = ['rewrite', 'access', 'upstream', 'response', 'log'];
+
+/** Where an instance is attached. Precedence (most specific wins, per plugin name): consumer > route > service > global. */
+export type Scope = 'global' | 'service' | 'route' | 'consumer';
+
+/** What a plugin can read about the route it serves; compiled once per snapshot. */
+export interface RouteInfo {
+  readonly name: string;
+  readonly service: string | undefined;
+  readonly tags: readonly string[];
+}
+
+/**
+ * The per-request object every phase receives. One is allocated per request by the proxy; plugins keep
+ * request-scoped state in `locals` under their own name.
+ */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** One id per request: kept from a trusted hop's X-Request-Id, else generated; sent upstream and returned. */
+  readonly requestId: string;
+  /** `performance.now()` when the request head was parsed. */
+  readonly startedAt: number;
+  /** The client address after applying the trusted-proxy list (never a spoofed X-Forwarded-For). */
+  readonly clientIp: string;
+  readonly method: string;
+  /** Host without port, lower case. */
+  host: string;
+  /** Normalised path (dot segments resolved, unreserved escapes decoded); rewrite plugins may change it. */
+  path: string;
+  /** Raw query string without the leading `?` (empty when none). */
+  query: string;
+  /** The matched route; undefined in the rewrite phase. */
+  route: RouteInfo | undefined;
+  /** Named captures of a regex path match. */
+  params: Readonly<Record<string, string>> | undefined;
+  /** Set by an authentication plugin. */
+  consumer: ConsumerConfig | undefined;
+  /** Scratch space for plugins, keyed by plugin name. */
+  readonly locals: Record<string, unknown>;
+
+  /** Adds or replaces a header on the request sent upstream (applied after hop-by-hop stripping). */
+  setUpstreamHeader(name: string, value: string): void;
+  /** Removes a header from the request sent upstream. */
+  removeUpstreamHeader(name: string): void;
+  /** Adds or replaces a header on the response sent to the client (any phase). */
+  setResponseHeader(name: string, value: string | string[]): void;
+  /** Removes a header from the response sent to the client (response phase). */
+  removeResponseHeader(name: string): void;
+  /** Response status once known (the upstream's, or the early answer's). 0 before. */
+  readonly status: number;
+  /** Headers of the upstream response as the response phase sees them (lower-case names). */
+  readonly responseHeaders: OutgoingHttpHeaders | undefined;
+  /**
+   * Answers the request now (access/upstream phases). Later phases of the chain are skipped; the
+   * response and log phases still run.
+   */
+  respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
+  /** True once `respond` was called. */
+  readonly answered: boolean;
+}
+
+/** A phase method either finishes synchronously or returns a promise; the pipeline only awaits the latter. */
+export type PhaseResult = void | Promise<void>;
+
+export interface PluginHandler {
+  rewrite?(ctx: RequestContext): PhaseResult;
+  access?(ctx: RequestContext): PhaseResult;
+  upstream?(ctx: RequestContext): PhaseResult;
+  response?(ctx: RequestContext): PhaseResult;
+  log?(ctx: RequestContext): void;
+  /** Called when the snapshot that built this handler is retired (timers, sockets). */
+  close?(): void | Promise<void>;
+}
+
+/** Services a plugin factory may use; grows as the gateway does (redis, metrics, logger…). */
+export interface PluginDeps {
+  readonly logger: PluginLogger;
+  /** Where the instance is attached; lets a factory precompute per-scope state. */
+  readonly scope: Scope;
+  readonly route: RouteInfo | undefined;
+}
+
+export interface PluginLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface PluginDefinition<S extends TSchema = TSchema> {
+  /** kebab-case, unique; also the folder name. */
+  readonly name: string;
+  /** One sentence shown in the dashboard's plugin list. */
+  readonly description: string;
+  readonly schema: S;
+  /** Scopes this plugin can be attached to. */
+  readonly scopes: readonly Scope[];
+  /** Builds the handler for one instance, once per snapshot. Throwing disables the instance with a visible error. */
+  create(config: Static<S>, deps: PluginDeps): PluginHandler;
+}
+
+/** Identity function that infers the config type from the schema, so `create` is typed end to end. */
+export function definePlugin<S extends TSchema>(def: PluginDefinition<S>): PluginDefinition<S> {
+  return def;
+}
