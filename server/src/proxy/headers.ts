@@ -1,0 +1,90 @@
+/**
+ * Header hygiene shared by the HTTP and WebSocket paths: which request and response headers never
+ * cross the gateway, and how the forwarding headers (X-Forwarded-*, Forwarded, Via) are composed.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers plus the proxy-only ones; lower case. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+/**
+ * Request headers the gateway writes itself, so the client's copies are dropped while copying:
+ * the forwarding set (re-composed from trust decisions), Host (target or preserved), Via (appended),
+ * X-Request-Id (validated), Expect (Node answers 100-continue itself; undici refuses to forward it).
+ */
+export const GATEWAY_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'forwarded',
+  'via',
+  'x-request-id',
+  'expect',
+]);
+
+export const VIA_VALUE = '1.1 gatehouse';
+
+/** Splits a Connection header's value into lower-case option names (the extra hop-by-hop headers). */
+export function connectionTokens(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const out: string[] = [];
+  for (const t of value.split(',')) {
+    const n = t.trim().toLowerCase();
+    if (n && n !== 'close' && n !== 'keep-alive') out.push(n);
+  }
+  return out.length ? out : undefined;
+}
+
+/** Removes hop-by-hop headers, and those the upstream's Connection header names, from a response head. */
+export function stripResponseHopByHop(h: IncomingHttpHeaders): void {
+  const conn = h.connection;
+  if (conn !== undefined) {
+    const tokens = connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
+    if (tokens) for (const t of tokens) delete h[t];
+  }
+  for (const name of HOP_BY_HOP) if (h[name] !== undefined) delete h[name];
+}
+
+/** An X-Request-Id a trusted hop sent is reused only if it looks like an id, not like an injection. */
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+export function isWellFormedRequestId(v: string): boolean {
+  return REQUEST_ID_RE.test(v);
+}
+
+/** RFC 7239 node: IPv6 addresses are bracketed and quoted. */
+export function forwardedNode(ip: string): string {
+  return ip.includes(':') ? `"[${ip}]"` : ip;
+}
+
+/** RFC 7239 values are tokens or quoted strings; a Host with a port (`:`) must be quoted. */
+export function forwardedValue(v: string): string {
+  return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * The client address seen through trusted proxies: the right-most X-Forwarded-For entry that is not
+ * itself a trusted proxy (entries left of it could have been written by the client).
+ */
+export function clientFromForwardedFor(xff: string, trusted: { has(ip: string): boolean }): string | undefined {
+  const parts = xff.split(',');
+  let last: string | undefined;
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const ip = parts[i]!.trim();
+    if (!ip) continue;
+    last = ip;
+    if (!trusted.has(ip)) return ip;
+  }
+  return last;
+}

@@ -1,0 +1,665 @@
+/**
+ * One proxied request: the RequestContext plugins see, and the undici dispatch handler that streams the
+ * upstream response back. One instance per request with every method on the prototype, so the hot path
+ * allocates no closures; asynchronous plugin phases are the only place that allocates continuations.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { ConsumerConfig } from '../config/schema.js';
+import { GatewayError, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors/registry.js';
+import type { PhaseResult, PluginLogger, RequestContext, RouteInfo } from '../plugins/types.js';
+import type { Target } from './balancer.js';
+import {
+  clientFromForwardedFor,
+  connectionTokens,
+  forwardedNode,
+  forwardedValue,
+  GATEWAY_REQUEST_HEADERS,
+  HOP_BY_HOP,
+  isWellFormedRequestId,
+  stripResponseHopByHop,
+  VIA_VALUE,
+} from './headers.js';
+import { parseRequestTarget } from './normalize-path.js';
+import type { CompiledRoute, CompiledService, PhaseChains, ChainEntry, Snapshot } from './snapshot.js';
+import { classifyUpstreamError, IDEMPOTENT_METHODS, UpstreamWriteTimeoutError } from './upstream-pool.js';
+import { unmapIPv4, type TrustedProxies } from './trusted-proxies.js';
+import type { TunnelHandler } from './websocket.js';
+
+/** What a request needs from the server that owns it. */
+export interface ProxyHost {
+  readonly trusted: TrustedProxies;
+  readonly logger: PluginLogger;
+  readonly tunnel: TunnelHandler;
+}
+
+const kCtx = Symbol('gatehouse.ctx');
+type WithCtx = { [kCtx]?: ProxyRequest };
+
+type AccessLikePhase = 'access' | 'upstream';
+
+function onResDrain(this: ServerResponse & WithCtx): void {
+  this[kCtx]?.controller?.resume();
+}
+function onResClose(this: ServerResponse & WithCtx): void {
+  this[kCtx]?.onClientClose();
+}
+function onWriteTimeout(ctx: ProxyRequest): void {
+  ctx.controller?.abort(new UpstreamWriteTimeoutError());
+}
+
+export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler {
+  requestId = '';
+  readonly startedAt: number;
+  clientIp = '';
+  readonly method: string;
+  host = '';
+  port = '';
+  path = '';
+  query = '';
+  route: RouteInfo | undefined = undefined;
+  params: Readonly<Record<string, string>> | undefined = undefined;
+  consumer: ConsumerConfig | undefined = undefined;
+  status = 0;
+  responseHeaders: OutgoingHttpHeaders | undefined = undefined;
+  answered = false;
+
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  private _locals: Record<string, unknown> | undefined = undefined;
+  private peer = '';
+  private trustedPeer = false;
+  private hostHeader = '';
+  private compiled: CompiledRoute | undefined = undefined;
+  private chains: PhaseChains;
+  private prefixLength = 0;
+  private consumerResolved = false;
+  private upSet: string[] | undefined = undefined;
+  private upRemove: Set<string> | undefined = undefined;
+  private pendingResp: [string, string | string[] | undefined][] | undefined = undefined;
+  private earlyBody: string | Buffer | undefined = undefined;
+  private hasBody = false;
+  private upstreamHeaders: string[] | undefined = undefined;
+  private upstreamPath = '';
+  private target: Target | undefined = undefined;
+  private tried: Target[] | undefined = undefined;
+  private attempts = 0;
+  private bodyStarted = false;
+  private headSent = false;
+  private finished = false;
+  private writeTimer: NodeJS.Timeout | undefined = undefined;
+  // Facts collected in the single pass over rawHeaders.
+  private hXff: string | undefined = undefined;
+  private hXfProto: string | undefined = undefined;
+  private hXfHost: string | undefined = undefined;
+  private hXfPort: string | undefined = undefined;
+  private hForwarded: string | undefined = undefined;
+  private hVia: string | undefined = undefined;
+  private hRequestId: string | undefined = undefined;
+  private hConnection: string | undefined = undefined;
+  private hUpgrade: string | undefined = undefined;
+
+  constructor(
+    private readonly server: ProxyHost,
+    readonly snapshot: Snapshot,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    /** Set for WebSocket/upgrade requests: the client socket and the bytes read past the head. */
+    private readonly upgrade: { socket: Duplex; head: Buffer } | undefined,
+  ) {
+    this.startedAt = performance.now();
+    this.method = req.method ?? 'GET';
+    this.chains = snapshot.globalChains;
+  }
+
+  get locals(): Record<string, unknown> {
+    return (this._locals ??= {});
+  }
+
+  /** Entry point; everything after runs from here or from undici's callbacks. */
+  start(): void {
+    const res = this.res as ServerResponse & WithCtx;
+    res[kCtx] = this;
+    if (this.upgrade === undefined) {
+      res.on('close', onResClose);
+      res.on('drain', onResDrain);
+    }
+    const raw = this.req.rawHeaders;
+    let hostCount = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      // Most names are not special; checking the length first avoids lower-casing them.
+      const len = name.length;
+      if (len !== 4 && len !== 3 && len !== 7 && len !== 9 && len !== 10 && len !== 12 && len !== 14 && len !== 15 && len !== 16 && len !== 17) continue;
+      const lc = name.toLowerCase();
+      const v = raw[i + 1]!;
+      switch (lc) {
+        case 'host':
+          hostCount++;
+          this.hostHeader = v;
+          break;
+        case 'via':
+          this.hVia = this.hVia === undefined ? v : `${this.hVia}, ${v}`;
+          break;
+        case 'forwarded':
+          this.hForwarded = this.hForwarded === undefined ? v : `${this.hForwarded}, ${v}`;
+          break;
+        case 'x-forwarded-for':
+          this.hXff = this.hXff === undefined ? v : `${this.hXff}, ${v}`;
+          break;
+        case 'x-forwarded-proto':
+          this.hXfProto ??= v;
+          break;
+        case 'x-forwarded-host':
+          this.hXfHost ??= v;
+          break;
+        case 'x-forwarded-port':
+          this.hXfPort ??= v;
+          break;
+        case 'x-request-id':
+          this.hRequestId ??= v;
+          break;
+        case 'connection':
+          this.hConnection = this.hConnection === undefined ? v : `${this.hConnection}, ${v}`;
+          break;
+        case 'upgrade':
+          this.hUpgrade = v;
+          break;
+        case 'content-length':
+          if (v !== '0') this.hasBody = true;
+          break;
+        case 'transfer-encoding':
+          this.hasBody = true;
+          break;
+      }
+    }
+    const sock = this.req.socket;
+    this.peer = unmapIPv4(sock.remoteAddress ?? '');
+    this.trustedPeer = this.server.trusted.has(this.peer);
+    this.clientIp = this.trustedPeer && this.hXff !== undefined ? (clientFromForwardedFor(this.hXff, this.server.trusted) ?? this.peer) : this.peer;
+    const rid = this.hRequestId;
+    this.requestId = this.trustedPeer && rid !== undefined && isWellFormedRequestId(rid) ? rid : randomUUID();
+
+    if (hostCount > 1) return this.sendProblem('GW_ERR_AMBIGUOUS_HOST', 'several Host headers');
+    const target = parseRequestTarget(this.method, this.req.url ?? '');
+    if (target === null) return this.sendProblem('GW_ERR_BAD_PATH');
+    if (target.authority !== undefined) {
+      if (hostCount === 0) this.hostHeader = target.authority;
+      else if (target.authority.toLowerCase() !== this.hostHeader.toLowerCase()) {
+        return this.sendProblem('GW_ERR_AMBIGUOUS_HOST', 'the absolute-form target and Host disagree');
+      }
+    }
+    this.path = target.path;
+    this.query = target.query;
+    this.splitHost(this.hostHeader);
+    this.runPhase('rewrite', 0);
+  }
+
+  private splitHost(h: string): void {
+    let host = h;
+    let port = '';
+    if (h.charCodeAt(0) === 91) {
+      const end = h.indexOf(']');
+      host = h.slice(0, end + 1);
+      if (h.charCodeAt(end + 1) === 58) port = h.slice(end + 2);
+    } else {
+      const c = h.lastIndexOf(':');
+      if (c !== -1) {
+        host = h.slice(0, c);
+        port = h.slice(c + 1);
+      }
+    }
+    this.host = host.toLowerCase();
+    this.port = port;
+  }
+
+  // ---- phases -------------------------------------------------------------------------------
+
+  /** Runs the chain of `phase` from index `i`; continues with the next step when done. */
+  private runPhase(phase: 'rewrite' | AccessLikePhase, i: number): void {
+    let list: ChainEntry[] = this.chains[phase];
+    for (; i < list.length; i++) {
+      const entry = list[i]!;
+      let r: PhaseResult;
+      try {
+        r = entry.handler[phase]!(this);
+      } catch (err) {
+        return this.pluginFailed(entry.name, err);
+      }
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+        const next = i + 1;
+        (r as Promise<void>).then(
+          () => {
+            if (this.finished) return;
+            if (phase === 'access') this.maybeSwitchConsumer(entry.rank);
+            this.resumePhase(phase, next, entry.rank);
+          },
+          (err: unknown) => this.pluginFailed(entry.name, err),
+        );
+        return;
+      }
+      if (this.answered) return this.finishAnswered();
+      if (phase === 'access' && this.maybeSwitchConsumer(entry.rank)) {
+        list = this.chains.access;
+        i = firstAfter(list, entry.rank) - 1;
+      }
+    }
+    this.afterPhase(phase);
+  }
+
+  private resumePhase(phase: 'rewrite' | AccessLikePhase, next: number, rank: number): void {
+    if (this.answered) return this.finishAnswered();
+    // The chain may have been swapped for a consumer's; continue after the plugin that just ran.
+    const idx = phase === 'access' ? firstAfter(this.chains.access, rank) : next;
+    this.runPhase(phase, idx);
+  }
+
+  /** After authentication set a consumer, later plugins come from that consumer's chain when it has one. */
+  private maybeSwitchConsumer(_rank: number): boolean {
+    if (this.consumerResolved || this.consumer === undefined) return false;
+    this.consumerResolved = true;
+    const alt = this.compiled?.consumerChains?.get(this.consumer.username);
+    if (!alt) return false;
+    this.chains = alt;
+    return true;
+  }
+
+  private afterPhase(phase: 'rewrite' | AccessLikePhase): void {
+    if (phase === 'rewrite') return this.routeRequest();
+    if (phase === 'access') return this.runPhase('upstream', 0);
+    return this.proxy();
+  }
+
+  private routeRequest(): void {
+    const m = this.snapshot.router.lookup(this);
+    if (m === undefined) return this.sendProblem('GW_ERR_ROUTE_NOT_FOUND', `no route for ${this.method} ${this.host}${this.path}`);
+    const route = m.data;
+    this.compiled = route;
+    this.route = route.info;
+    this.params = m.params;
+    this.prefixLength = m.prefixLength;
+    this.chains = route.chains;
+    this.runPhase('access', 0);
+  }
+
+  /** The router reads request headers through this getter (lower-case names, Node's parsed view). */
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  private pluginFailed(name: string, err: unknown): void {
+    if (this.finished) return;
+    if (err instanceof GatewayError) return this.sendProblem(err.code, err.detail, err.status);
+    this.server.logger.error({ err, plugin: name, request_id: this.requestId }, 'plugin failed');
+    this.sendProblem('GW_ERR_PLUGIN_FAILED', `plugin '${name}' failed`);
+  }
+
+  // ---- upstream -----------------------------------------------------------------------------
+
+  private proxy(): void {
+    const route = this.compiled!;
+    const service = route.service;
+    if (service === undefined) return this.sendProblem('GW_ERR_NO_SERVICE');
+    if (!service.enabled) return this.sendProblem('GW_ERR_SERVICE_DISABLED');
+    const p = route.upstreamPath(this.path, this.prefixLength, this.params);
+    this.upstreamPath = this.query === '' ? p : `${p}?${this.query}`;
+    this.upstreamHeaders = this.buildUpstreamHeaders(route.preserveHost);
+    if (this.upgrade !== undefined) return this.server.tunnel(this, service, this.upgrade.socket, this.upgrade.head);
+    this.dispatch(service);
+  }
+
+  /** Picks a target for an attempt (hash input per the upstream's hash_on). */
+  pickTarget(service: CompiledService): Target | undefined {
+    let key = '';
+    switch (service.hashOn) {
+      case 'ip':
+        key = this.clientIp;
+        break;
+      case 'consumer':
+        key = this.consumer?.username ?? this.clientIp;
+        break;
+      case 'header': {
+        const v = this.req.headers[service.hashHeader!];
+        key = (Array.isArray(v) ? v.join(',') : v) ?? this.clientIp;
+        break;
+      }
+      case 'cookie':
+        key = cookieValue(this.req.headers.cookie, service.hashCookie!) ?? this.clientIp;
+        break;
+    }
+    const t = service.balancer.pick(key, this.tried);
+    if (t !== undefined && this.upstreamHeaders !== undefined && !this.compiled!.preserveHost) {
+      this.upstreamHeaders[1] = service.hostHeaders.get(t)!;
+    }
+    return t;
+  }
+
+  private dispatch(service: CompiledService): void {
+    const t = this.pickTarget(service);
+    if (t === undefined) return this.sendProblem('GW_ERR_NO_HEALTHY_TARGET');
+    this.target = t;
+    t.active++;
+    this.attempts++;
+    if (this.hasBody) this.writeTimer = setTimeout(onWriteTimeout, service.writeTimeout, this);
+    service.pools.get(t)!.dispatch(
+      {
+        path: this.upstreamPath,
+        method: this.method,
+        headers: this.upstreamHeaders,
+        body: this.hasBody ? this.req : null,
+        headersTimeout: service.readTimeout,
+        bodyTimeout: service.readTimeout,
+      },
+      this,
+    );
+  }
+
+  /**
+   * Request headers for the target, as a flat [name, value, …] list. Host goes first so retries can
+   * replace it in place; the client's hop-by-hop headers, the ones its Connection header names, and the
+   * ones the gateway composes itself are dropped before ours are added.
+   */
+  buildUpstreamHeaders(preserveHost: boolean): string[] {
+    const out: string[] = ['host', preserveHost ? this.hostHeader : ''];
+    const raw = this.req.rawHeaders;
+    const connTokens = connectionTokens(this.hConnection);
+    const remove = this.upRemove;
+    const set = this.upSet;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lc = name.toLowerCase();
+      if (HOP_BY_HOP.has(lc) || GATEWAY_REQUEST_HEADERS.has(lc)) continue;
+      if (connTokens !== undefined && connTokens.includes(lc)) continue;
+      if (remove !== undefined && remove.has(lc)) continue;
+      if (set !== undefined && indexOfName(set, lc) !== -1) continue;
+      out.push(name, raw[i + 1]!);
+    }
+    const proto = (this.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const trusted = this.trustedPeer;
+    const peer = this.peer;
+    out.push('x-forwarded-for', trusted && this.hXff !== undefined ? `${this.hXff}, ${peer}` : peer);
+    const fProto = trusted && this.hXfProto !== undefined ? this.hXfProto : proto;
+    out.push('x-forwarded-proto', fProto);
+    const fHost = trusted && this.hXfHost !== undefined ? this.hXfHost : this.hostHeader;
+    if (fHost !== '') out.push('x-forwarded-host', fHost);
+    out.push('x-forwarded-port', trusted && this.hXfPort !== undefined ? this.hXfPort : String(this.req.socket.localPort ?? ''));
+    let fwd = `for=${forwardedNode(peer)};proto=${proto}`;
+    if (this.hostHeader !== '') fwd += `;host=${forwardedValue(this.hostHeader)}`;
+    out.push('forwarded', trusted && this.hForwarded !== undefined ? `${this.hForwarded}, ${fwd}` : fwd);
+    out.push('via', this.hVia !== undefined ? `${this.hVia}, ${VIA_VALUE}` : VIA_VALUE);
+    out.push('x-request-id', this.requestId);
+    if (this.upgrade !== undefined && this.hUpgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.hUpgrade);
+    if (set !== undefined) for (let i = 0; i < set.length; i += 2) out.push(set[i]!, set[i + 1]!);
+    return out;
+  }
+
+  // undici handler ----------------------------------------------------------------------------
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.finished) controller.abort(new Error('client went away'));
+  }
+
+  onBodySent(): void {
+    this.bodyStarted = true;
+    this.writeTimer?.refresh();
+  }
+
+  onRequestSent(): void {
+    this.clearWriteTimer();
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    stripResponseHopByHop(headers);
+    this.status = statusCode;
+    this.responseHeaders = headers as OutgoingHttpHeaders;
+    if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
+    if (this.chains.response.length === 0) return this.writeHead();
+    const r = this.runResponsePhase(0);
+    if (r === undefined) this.writeHead();
+    else {
+      controller.pause();
+      r.then(
+        () => {
+          this.writeHead();
+          controller.resume();
+        },
+        (err: unknown) => {
+          controller.abort(err as Error);
+        },
+      );
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.releaseTarget();
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const failed = this.target;
+    this.releaseTarget();
+    this.clearWriteTimer();
+    if (this.finished) return;
+    if (this.headSent) {
+      // The status line is gone: the only honest signal left is a truncated response.
+      this.res.destroy(err);
+      return;
+    }
+    const failure = classifyUpstreamError(err);
+    const service = this.compiled!.service!;
+    const canRetry =
+      this.attempts <= service.retries &&
+      !this.hasBody &&
+      !this.bodyStarted &&
+      (failure.retry === 'connect' || (failure.retry === 'reset' && IDEMPOTENT_METHODS.has(this.method)));
+    if (canRetry) {
+      if (failed !== undefined) (this.tried ??= []).push(failed);
+      this.controller = undefined;
+      return this.dispatch(service);
+    }
+    this.sendProblem(failure.code, err.message);
+  }
+
+  private releaseTarget(): void {
+    if (this.target !== undefined) {
+      this.target.active--;
+      this.target = undefined;
+    }
+  }
+
+  private clearWriteTimer(): void {
+    if (this.writeTimer !== undefined) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = undefined;
+    }
+  }
+
+  // ---- response -----------------------------------------------------------------------------
+
+  private runResponsePhase(i: number): Promise<void> | undefined {
+    const list = this.chains.response;
+    for (; i < list.length; i++) {
+      const entry = list[i]!;
+      let r: PhaseResult;
+      try {
+        r = entry.handler.response!(this);
+      } catch (err) {
+        this.server.logger.error({ err, plugin: entry.name, request_id: this.requestId }, 'response plugin failed');
+        continue;
+      }
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+        const next = i + 1;
+        return (r as Promise<void>).then(
+          () => this.runResponsePhase(next),
+          (err: unknown) => {
+            this.server.logger.error({ err, plugin: entry.name, request_id: this.requestId }, 'response plugin failed');
+            return this.runResponsePhase(next);
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private writeHead(): void {
+    if (this.finished || this.headSent) return;
+    const h = this.responseHeaders!;
+    h['x-request-id'] = this.requestId;
+    const via = h.via;
+    h.via = via === undefined ? VIA_VALUE : `${Array.isArray(via) ? via.join(', ') : String(via)}, ${VIA_VALUE}`;
+    this.headSent = true;
+    this.res.writeHead(this.status, h);
+  }
+
+  /** An access/upstream plugin answered: run the response phase on that answer, then send it. */
+  private finishAnswered(): void {
+    if (this.finished || this.headSent) return;
+    this.responseHeaders ??= {};
+    if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
+    const r = this.runResponsePhase(0);
+    if (r !== undefined) r.then(() => this.endAnswered(), () => this.endAnswered());
+    else this.endAnswered();
+  }
+
+  private endAnswered(): void {
+    if (this.finished || this.headSent) return;
+    const body = this.earlyBody;
+    if (body !== undefined) this.responseHeaders!['content-length'] = Buffer.byteLength(body);
+    this.writeHead();
+    this.res.end(body);
+  }
+
+  /** Answers with the gateway's own problem+json error. */
+  sendProblem(code: ErrorCode, detail?: string, status?: number): void {
+    if (this.finished || this.headSent) return;
+    const p = problem(code, { request_id: this.requestId, instance: this.path || undefined, ...(detail ? { detail } : {}) });
+    if (status !== undefined) p.status = status;
+    const body = JSON.stringify(p);
+    const h: OutgoingHttpHeaders = {};
+    this.responseHeaders = h;
+    if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
+    h['content-type'] = PROBLEM_CONTENT_TYPE;
+    h['content-length'] = Buffer.byteLength(body);
+    h['cache-control'] = 'no-store';
+    this.status = p.status;
+    this.writeHead();
+    this.res.end(body);
+  }
+
+  private applyPendingResponseHeaders(): void {
+    const h = this.responseHeaders!;
+    for (const [name, value] of this.pendingResp!) {
+      if (value === undefined) delete h[name];
+      else h[name] = value;
+    }
+    this.pendingResp = undefined;
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** The client connection closed: after a complete response, or early (abort the upstream then). */
+  onClientClose(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearWriteTimer();
+    const c = this.controller;
+    if (c !== undefined && !c.aborted && !this.res.writableFinished) c.abort(new Error('client closed the connection'));
+    this.runLog();
+    this.snapshot.release();
+  }
+
+  private runLog(): void {
+    const list = this.chains.log;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!.handler.log!(this);
+      } catch (err) {
+        this.server.logger.error({ err, plugin: list[i]!.name, request_id: this.requestId }, 'log plugin failed');
+      }
+    }
+  }
+
+  // ---- RequestContext API for plugins -------------------------------------------------------
+
+  setUpstreamHeader(name: string, value: string): void {
+    const lc = name.toLowerCase();
+    const set = (this.upSet ??= []);
+    const i = indexOfName(set, lc);
+    if (i === -1) set.push(lc, value);
+    else set[i + 1] = value;
+    this.upRemove?.delete(lc);
+  }
+
+  removeUpstreamHeader(name: string): void {
+    const lc = name.toLowerCase();
+    (this.upRemove ??= new Set()).add(lc);
+    const set = this.upSet;
+    if (set !== undefined) {
+      const i = indexOfName(set, lc);
+      if (i !== -1) set.splice(i, 2);
+    }
+  }
+
+  setResponseHeader(name: string, value: string | string[]): void {
+    const lc = name.toLowerCase();
+    if (this.responseHeaders !== undefined && !this.headSent) this.responseHeaders[lc] = value;
+    else (this.pendingResp ??= []).push([lc, value]);
+  }
+
+  removeResponseHeader(name: string): void {
+    const lc = name.toLowerCase();
+    if (this.responseHeaders !== undefined && !this.headSent) delete this.responseHeaders[lc];
+    else (this.pendingResp ??= []).push([lc, undefined]);
+  }
+
+  respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void {
+    if (this.answered || this.headSent) return;
+    this.answered = true;
+    this.status = status;
+    this.earlyBody = body;
+    const h: OutgoingHttpHeaders = (this.responseHeaders = {});
+    if (headers) for (const k in headers) h[k.toLowerCase()] = headers[k];
+  }
+
+  // ---- accessors used by the tunnel ---------------------------------------------------------
+
+  get upstreamRequestPath(): string {
+    return this.upstreamPath;
+  }
+  get upstreamRequestHeaders(): string[] {
+    return this.upstreamHeaders!;
+  }
+  get compiledRoute(): CompiledRoute | undefined {
+    return this.compiled;
+  }
+  /** Marks the exchange finished for an upgrade (the tunnel closed). */
+  finishUpgrade(): void {
+    this.onClientClose();
+  }
+}
+
+function firstAfter(list: readonly ChainEntry[], rank: number): number {
+  let i = 0;
+  while (i < list.length && list[i]!.rank <= rank) i++;
+  return i;
+}
+
+function indexOfName(flat: readonly string[], lc: string): number {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === lc) return i;
+  return -1;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
