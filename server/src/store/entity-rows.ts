@@ -1,0 +1,252 @@
+/**
+ * Maps document entities to table rows and back, and writes the entity-level difference between two
+ * documents inside a transaction (parents before children on upsert, children before parents on delete,
+ * so the foreign keys hold at every step).
+ */
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { pluginInstanceKey, type ConfigDocument, type ConsumerConfig, type PluginInstanceConfig, type RouteConfig, type ServiceConfig, type UpstreamConfig } from '../config/schema.js';
+import { canonicalDocument, stableStringify } from './store-common.js';
+
+export type Tx = Prisma.TransactionClient | PrismaClient;
+
+type ServiceRow = Prisma.ServiceGetPayload<object>;
+type RouteRow = Prisma.RouteGetPayload<object>;
+type UpstreamRow = Prisma.UpstreamGetPayload<{ include: { targets: true } }>;
+type ConsumerRow = Prisma.ConsumerGetPayload<object>;
+type PluginRow = Prisma.PluginInstanceGetPayload<object>;
+
+/** Optional fields are omitted rather than null, as in a document. */
+function opt<K extends string, V>(key: K, v: V | null): { [P in K]?: V } {
+  return (v === null ? {} : { [key]: v }) as { [P in K]?: V };
+}
+
+function serviceFromRow(r: ServiceRow): ServiceConfig {
+  return {
+    name: r.name,
+    ...opt('url', r.url),
+    ...opt('protocol', r.protocol as ServiceConfig['protocol'] | null),
+    ...opt('host', r.host),
+    ...opt('port', r.port),
+    ...opt('path', r.path),
+    connect_timeout: r.connectTimeout,
+    write_timeout: r.writeTimeout,
+    read_timeout: r.readTimeout,
+    retries: r.retries,
+    enabled: r.enabled,
+    tags: r.tags,
+  };
+}
+
+function serviceToRow(s: ServiceConfig): Prisma.ServiceUncheckedCreateInput {
+  return {
+    name: s.name,
+    url: s.url ?? null,
+    protocol: s.protocol ?? null,
+    host: s.host ?? null,
+    port: s.port ?? null,
+    path: s.path ?? null,
+    connectTimeout: s.connect_timeout,
+    writeTimeout: s.write_timeout,
+    readTimeout: s.read_timeout,
+    retries: s.retries,
+    enabled: s.enabled,
+    tags: s.tags,
+  };
+}
+
+function routeFromRow(r: RouteRow): RouteConfig {
+  return {
+    name: r.name,
+    ...opt('service', r.serviceName),
+    hosts: r.hosts,
+    paths: r.paths,
+    methods: r.methods as RouteConfig['methods'],
+    ...opt('headers', r.headers as RouteConfig['headers'] | null),
+    ...opt('query', r.query as RouteConfig['query'] | null),
+    priority: r.priority,
+    strip_path: r.stripPath,
+    preserve_host: r.preserveHost,
+    ...opt('rewrite', r.rewrite),
+    protocols: r.protocols as RouteConfig['protocols'],
+    enabled: r.enabled,
+    tags: r.tags,
+  };
+}
+
+function routeToRow(r: RouteConfig): Prisma.RouteUncheckedCreateInput {
+  return {
+    name: r.name,
+    serviceName: r.service ?? null,
+    hosts: r.hosts,
+    paths: r.paths,
+    methods: r.methods,
+    headers: r.headers ?? Prisma.DbNull,
+    query: r.query ?? Prisma.DbNull,
+    priority: r.priority,
+    stripPath: r.strip_path,
+    preserveHost: r.preserve_host,
+    rewrite: r.rewrite ?? null,
+    protocols: r.protocols,
+    enabled: r.enabled,
+    tags: r.tags,
+  };
+}
+
+function upstreamFromRow(r: UpstreamRow): UpstreamConfig {
+  return {
+    name: r.name,
+    algorithm: r.algorithm as UpstreamConfig['algorithm'],
+    hash_on: r.hashOn as UpstreamConfig['hash_on'],
+    ...opt('hash_on_header', r.hashOnHeader),
+    ...opt('hash_on_cookie', r.hashOnCookie),
+    keepalive_connections: r.keepaliveConnections,
+    keepalive_timeout: r.keepaliveTimeout,
+    targets: [...r.targets].sort((a, b) => a.position - b.position).map((t) => ({ target: t.target, weight: t.weight, tags: t.tags })),
+    tags: r.tags,
+  };
+}
+
+function upstreamToRow(u: UpstreamConfig): Prisma.UpstreamUncheckedCreateInput {
+  return {
+    name: u.name,
+    algorithm: u.algorithm,
+    hashOn: u.hash_on,
+    hashOnHeader: u.hash_on_header ?? null,
+    hashOnCookie: u.hash_on_cookie ?? null,
+    keepaliveConnections: u.keepalive_connections,
+    keepaliveTimeout: u.keepalive_timeout,
+    tags: u.tags,
+  };
+}
+
+function consumerFromRow(r: ConsumerRow): ConsumerConfig {
+  return { username: r.username, ...opt('custom_id', r.customId), groups: r.groups, tags: r.tags };
+}
+
+function consumerToRow(c: ConsumerConfig): Prisma.ConsumerUncheckedCreateInput {
+  return { username: c.username, customId: c.custom_id ?? null, groups: c.groups, tags: c.tags };
+}
+
+function pluginFromRow(r: PluginRow): PluginInstanceConfig {
+  return {
+    id: r.id,
+    name: r.name,
+    ...opt('service', r.serviceName),
+    ...opt('route', r.routeName),
+    ...opt('consumer', r.consumerUsername),
+    enabled: r.enabled,
+    config: r.config as Record<string, unknown>,
+    tags: r.tags,
+  };
+}
+
+function pluginToRow(p: PluginInstanceConfig): Prisma.PluginInstanceUncheckedCreateInput {
+  if (!p.id) throw new Error(`plugin instance '${p.name}' has no id`);
+  return {
+    id: p.id,
+    name: p.name,
+    serviceName: p.service ?? null,
+    routeName: p.route ?? null,
+    consumerUsername: p.consumer ?? null,
+    scopeKey: pluginInstanceKey(p),
+    enabled: p.enabled,
+    config: p.config as Prisma.InputJsonValue,
+    tags: p.tags,
+  };
+}
+
+/** Reads the whole configuration from the entity tables, in canonical order. */
+export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
+  const services = await tx.service.findMany();
+  const routes = await tx.route.findMany();
+  const upstreams = await tx.upstream.findMany({ include: { targets: true } });
+  const consumers = await tx.consumer.findMany();
+  const plugins = await tx.pluginInstance.findMany();
+  return canonicalDocument({
+    _format_version: '1',
+    services: services.map(serviceFromRow),
+    routes: routes.map(routeFromRow),
+    upstreams: upstreams.map(upstreamFromRow),
+    consumers: consumers.map(consumerFromRow),
+    plugins: plugins.map(pluginFromRow),
+  });
+}
+
+interface KindDiff<T> {
+  upserts: T[];
+  deletes: string[];
+}
+
+function diffKind<T>(before: readonly T[], after: readonly T[], key: (e: T) => string): KindDiff<T> {
+  const old = new Map(before.map((e) => [key(e), stableStringify(e)]));
+  const next = new Set(after.map(key));
+  return {
+    upserts: after.filter((e) => old.get(key(e)) !== stableStringify(e)),
+    deletes: [...old.keys()].filter((k) => !next.has(k)),
+  };
+}
+
+export interface DocumentDiff {
+  services: KindDiff<ServiceConfig>;
+  routes: KindDiff<RouteConfig>;
+  upstreams: KindDiff<UpstreamConfig>;
+  consumers: KindDiff<ConsumerConfig>;
+  plugins: KindDiff<PluginInstanceConfig>;
+}
+
+export function diffDocuments(before: ConfigDocument, after: ConfigDocument): DocumentDiff {
+  return {
+    services: diffKind(before.services, after.services, (e) => e.name),
+    routes: diffKind(before.routes, after.routes, (e) => e.name),
+    upstreams: diffKind(before.upstreams, after.upstreams, (e) => e.name),
+    consumers: diffKind(before.consumers, after.consumers, (e) => e.username),
+    plugins: diffKind(before.plugins, after.plugins, (e) => e.id ?? ''),
+  };
+}
+
+export function isEmptyDiff(d: DocumentDiff): boolean {
+  return Object.values(d).every((k: KindDiff<unknown>) => k.upserts.length === 0 && k.deletes.length === 0);
+}
+
+/** Writes a diff; plugin deletes go first so a replacement instance can take over the same scope. */
+export async function writeDiff(tx: Prisma.TransactionClient, d: DocumentDiff): Promise<void> {
+  if (d.plugins.deletes.length) await tx.pluginInstance.deleteMany({ where: { id: { in: d.plugins.deletes } } });
+  for (const s of d.services.upserts) {
+    const data = serviceToRow(s);
+    await tx.service.upsert({ where: { name: s.name }, create: data, update: data });
+  }
+  for (const u of d.upstreams.upserts) {
+    const data = upstreamToRow(u);
+    await tx.upstream.upsert({ where: { name: u.name }, create: data, update: data });
+    await tx.target.deleteMany({ where: { upstreamName: u.name } });
+    if (u.targets.length) {
+      await tx.target.createMany({
+        data: u.targets.map((t, position) => ({ upstreamName: u.name, position, target: t.target, weight: t.weight, tags: t.tags })),
+      });
+    }
+  }
+  for (const c of d.consumers.upserts) {
+    const data = consumerToRow(c);
+    await tx.consumer.upsert({ where: { username: c.username }, create: data, update: data });
+  }
+  for (const r of d.routes.upserts) {
+    const data = routeToRow(r);
+    await tx.route.upsert({ where: { name: r.name }, create: data, update: data });
+  }
+  for (const p of d.plugins.upserts) {
+    const data = pluginToRow(p);
+    await tx.pluginInstance.upsert({ where: { id: data.id }, create: data, update: data });
+  }
+  if (d.routes.deletes.length) await tx.route.deleteMany({ where: { name: { in: d.routes.deletes } } });
+  if (d.services.deletes.length) await tx.service.deleteMany({ where: { name: { in: d.services.deletes } } });
+  if (d.upstreams.deletes.length) await tx.upstream.deleteMany({ where: { name: { in: d.upstreams.deletes } } });
+  if (d.consumers.deletes.length) await tx.consumer.deleteMany({ where: { username: { in: d.consumers.deletes } } });
+}
+
+/** Renames an entity's key in place; ON UPDATE CASCADE carries references and credentials along. */
+export async function renameInPlace(tx: Prisma.TransactionClient, kind: 'services' | 'routes' | 'upstreams' | 'consumers', from: string, to: string): Promise<void> {
+  if (kind === 'services') await tx.service.update({ where: { name: from }, data: { name: to } });
+  else if (kind === 'routes') await tx.route.update({ where: { name: from }, data: { name: to } });
+  else if (kind === 'upstreams') await tx.upstream.update({ where: { name: from }, data: { name: to } });
+  else await tx.consumer.update({ where: { username: from }, data: { username: to } });
+}

@@ -1,0 +1,342 @@
+/**
+ * The database-backed config store (PGlite or PostgreSQL through Prisma). Every write is one
+ * transaction that locks the `config_state` row, rebuilds the document from the entity tables, applies
+ * the change, validates the whole result with `checkDocument`, writes only the entities that changed,
+ * records a version and notifies the other nodes.
+ */
+import { randomUUID } from 'node:crypto';
+import { checkDocument } from '../config/check.js';
+import { ENTITY_KINDS, emptyDocument, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import type { ValidationIssue } from '../config/validate.js';
+import type { PluginDefinition } from '../plugins/types.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import {
+  StoreConflictError,
+  StoreNotFoundError,
+  StoreValidationError,
+  type AdminUserRecord,
+  type ConfigStore,
+  type Entity,
+  type ListQuery,
+  type Page,
+  type VersionInfo,
+  type WriteMeta,
+  rethrowStoreError,
+} from './config-store.js';
+import { NOTIFY_CHANNEL, type StoreBackend } from './backends.js';
+import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff } from './entity-rows.js';
+import { applyMigrations, readMigrations } from './migrate.js';
+import {
+  SILENT_LOGGER,
+  canonicalDocument,
+  clampPage,
+  cloneDocument,
+  entitiesOf,
+  entityKey,
+  listEntities,
+  orderDocumentKeys,
+  referrersOf,
+  renameReferences,
+  rewriteIssuePaths,
+  type StoreLogger,
+} from './store-common.js';
+
+/** Versions kept in config_versions; older ones are pruned on write. */
+export const KEPT_VERSIONS = 200;
+const DEFAULT_POLL_INTERVAL_MS = 5_000;
+const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
+export interface PrismaConfigStoreOptions {
+  backend: StoreBackend;
+  plugins: ReadonlyMap<string, PluginDefinition>;
+  migrationsDir: string;
+  logger?: StoreLogger;
+  /** How often PostgreSQL nodes compare versions in case a notification was missed (default 5 s). */
+  pollIntervalMs?: number;
+}
+
+/** What a mutation returns: the new document, and the entity to re-root issue paths at (single-entity writes). */
+interface Mutation {
+  document: ConfigDocument;
+  focus?: { kind: EntityKind; key: string };
+  rename?: { kind: 'services' | 'routes' | 'upstreams' | 'consumers'; from: string; to: string };
+}
+
+export class PrismaConfigStore implements ConfigStore {
+  readonly readOnly = false;
+  readonly kind: 'pglite' | 'postgres';
+  private readonly backend: StoreBackend;
+  private readonly plugins: ReadonlyMap<string, PluginDefinition>;
+  private readonly migrationsDir: string;
+  private readonly logger: StoreLogger;
+  private readonly listeners = new Set<(version: number) => void>();
+  private lastEmitted = -1;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private readonly pollIntervalMs: number;
+
+  constructor(opts: PrismaConfigStoreOptions) {
+    this.backend = opts.backend;
+    this.kind = opts.backend.kind;
+    this.plugins = opts.plugins;
+    this.migrationsDir = opts.migrationsDir;
+    this.logger = opts.logger ?? SILENT_LOGGER;
+    this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  }
+
+  async init(): Promise<void> {
+    const migrations = readMigrations(this.migrationsDir);
+    await this.backend.withSession((s) => applyMigrations(s, migrations, this.logger));
+    this.lastEmitted = await this.stateVersion();
+    if (this.kind === 'postgres') {
+      await this.backend.listen((v) => this.emit(v));
+      this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
+      this.pollTimer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.listeners.clear();
+    await this.backend.close();
+  }
+
+  /** Safety net for missed notifications (listener reconnecting): compares the committed version. */
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      this.emit(await this.stateVersion());
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, 'config store: version poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private emit(version: number): void {
+    if (version <= this.lastEmitted) return;
+    this.lastEmitted = version;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(version);
+      } catch (e) {
+        this.logger.error({ err: (e as Error).message }, 'config store: change listener threw');
+      }
+    }
+  }
+
+  onChange(listener: (version: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async stateVersion(): Promise<number> {
+    const state = await this.backend.prisma.configState.findUnique({ where: { id: 1 } });
+    if (!state) throw new Error('config_state row is missing: the database was not migrated');
+    return state.version;
+  }
+
+  async current(): Promise<{ document: ConfigDocument; version: number }> {
+    // The version's own document is one consistent read; the tables are the source for writes.
+    const rows = await this.backend.prisma.$queryRaw<{ version: number; document: ConfigDocument | null }[]>`
+      SELECT s.version, v.document FROM config_state s LEFT JOIN config_versions v ON v.version = s.version WHERE s.id = 1`.catch(rethrowStoreError);
+    const row = rows[0];
+    if (!row) throw new Error('config_state row is missing: the database was not migrated');
+    return { version: row.version, document: row.document ? orderDocumentKeys(row.document) : emptyDocument() };
+  }
+
+  /** The shared write path; see the file comment. */
+  private async write(meta: WriteMeta, mutate: (doc: ConfigDocument) => Mutation): Promise<{ version: number; changed: boolean; document: ConfigDocument }> {
+    const result = await this.backend.prisma
+      .$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM config_state WHERE id = 1 FOR UPDATE`;
+      const version = locked[0]?.version;
+      if (version === undefined) throw new Error('config_state row is missing: the database was not migrated');
+      const before = await loadDocument(tx);
+      const m = mutate(cloneDocument(before));
+      const checked = checkDocument(m.document, this.plugins);
+      if (!checked.ok) throw new StoreValidationError(this.focusIssues(checked.issues, m));
+      const after = canonicalDocument(assignPluginIds(checked.document, before));
+      let base = before;
+      if (m.rename) {
+        await renameInPlace(tx, m.rename.kind, m.rename.from, m.rename.to);
+        base = cloneDocument(before);
+        const renamed = entitiesOf(base, m.rename.kind).find((e) => entityKey(m.rename!.kind, e) === m.rename!.from);
+        if (renamed) renamed[ENTITY_KINDS[m.rename.kind].key] = m.rename.to;
+        renameReferences(base, m.rename.kind, m.rename.from, m.rename.to);
+      }
+      const diff = diffDocuments(base, after);
+      if (isEmptyDiff(diff) && !m.rename) return { version, changed: false, document: after };
+      await writeDiff(tx, diff);
+      const next = version + 1;
+      await tx.configVersion.create({
+        data: { version: next, author: meta.author, message: meta.message ?? '', document: after as unknown as Prisma.InputJsonValue },
+      });
+      await tx.configVersion.deleteMany({ where: { version: { lte: next - KEPT_VERSIONS } } });
+      await tx.configState.update({ where: { id: 1 }, data: { version: next, updatedAt: new Date() } });
+      // NOTIFY is transactional: other nodes hear of the version only once it is committed.
+      if (this.kind === 'postgres') await tx.$executeRaw`SELECT pg_notify(${NOTIFY_CHANNEL}, ${String(next)})`;
+      return { version: next, changed: true, document: after };
+    }, TX_OPTIONS)
+      .catch(rethrowStoreError);
+    if (result.changed) this.emit(result.version);
+    return result;
+  }
+
+  private focusIssues(issues: ValidationIssue[], m: Mutation): ValidationIssue[] {
+    if (!m.focus) return issues;
+    const { kind, key } = m.focus;
+    const index = entitiesOf(m.document, kind).findIndex((e) => entityKey(kind, e) === key);
+    return index < 0 ? issues : rewriteIssuePaths(issues, kind, index);
+  }
+
+  async replace(document: ConfigDocument, meta: WriteMeta): Promise<{ version: number; changed: boolean }> {
+    const r = await this.write(meta, () => ({ document: cloneDocument(document) }));
+    return { version: r.version, changed: r.changed };
+  }
+
+  async list(kind: EntityKind, query: ListQuery): Promise<Page<Entity>> {
+    const { document } = await this.current();
+    return listEntities(kind, entitiesOf(document, kind), query);
+  }
+
+  async get(kind: EntityKind, key: string): Promise<Entity> {
+    const { document } = await this.current();
+    const found = entitiesOf(document, kind).find((e) => entityKey(kind, e) === key);
+    if (!found) throw new StoreNotFoundError(kind, key);
+    return found;
+  }
+
+  async create(kind: EntityKind, entity: Entity, meta: WriteMeta): Promise<{ entity: Entity; version: number }> {
+    const body: Entity = { ...entity };
+    if (kind === 'plugins' && body.id === undefined) body.id = randomUUID();
+    const key = entityKey(kind, body);
+    const r = await this.write(meta, (doc) => {
+      if (key && entitiesOf(doc, kind).some((e) => entityKey(kind, e) === key)) {
+        throw new StoreConflictError(`${kind} '${key}' already exists`);
+      }
+      entitiesOf(doc, kind).push(body);
+      return { document: doc, focus: { kind, key } };
+    });
+    return { entity: findIn(r.document, kind, key), version: r.version };
+  }
+
+  async update(kind: EntityKind, key: string, entity: Entity, meta: WriteMeta): Promise<{ entity: Entity; version: number }> {
+    const body: Entity = { ...entity };
+    if (kind === 'plugins') {
+      if (body.id !== undefined && body.id !== key) throw new StoreConflictError(`a plugin instance's id cannot change ('${key}' → '${String(body.id)}')`);
+      body.id = key;
+    }
+    const newKey = entityKey(kind, body) || key;
+    const r = await this.write(meta, (doc) => {
+      const list = entitiesOf(doc, kind);
+      const index = list.findIndex((e) => entityKey(kind, e) === key);
+      if (index < 0) throw new StoreNotFoundError(kind, key);
+      const m: Mutation = { document: doc, focus: { kind, key: newKey } };
+      if (newKey !== key) {
+        if (list.some((e) => entityKey(kind, e) === newKey)) throw new StoreConflictError(`${kind} '${newKey}' already exists`);
+        if (kind !== 'plugins') {
+          renameReferences(doc, kind, key, newKey);
+          m.rename = { kind, from: key, to: newKey };
+        }
+      }
+      list[index] = { ...body, [ENTITY_KINDS[kind].key]: newKey };
+      return m;
+    });
+    return { entity: findIn(r.document, kind, newKey), version: r.version };
+  }
+
+  async remove(kind: EntityKind, key: string, meta: WriteMeta): Promise<{ version: number }> {
+    const r = await this.write(meta, (doc) => {
+      const list = entitiesOf(doc, kind);
+      const index = list.findIndex((e) => entityKey(kind, e) === key);
+      if (index < 0) throw new StoreNotFoundError(kind, key);
+      const referrers = referrersOf(doc, kind, key);
+      if (referrers.length) {
+        throw new StoreConflictError(`${kind.slice(0, -1)} '${key}' is still referenced by ${referrers.join(', ')}`);
+      }
+      list.splice(index, 1);
+      return { document: doc };
+    });
+    return { version: r.version };
+  }
+
+  async versions(query: { offset?: number; limit?: number }): Promise<Page<VersionInfo>> {
+    const { offset, limit } = clampPage(query);
+    const prisma = this.backend.prisma;
+    const [rows, total] = await Promise.all([
+      prisma.configVersion.findMany({
+        select: { version: true, createdAt: true, author: true, message: true },
+        orderBy: { version: 'desc' },
+        skip: offset,
+        take: limit,
+      }),
+      prisma.configVersion.count(),
+    ]);
+    return { data: rows.map(versionInfo), total, offset, limit };
+  }
+
+  async version(n: number): Promise<{ info: VersionInfo; document: ConfigDocument }> {
+    const row = Number.isInteger(n) ? await this.backend.prisma.configVersion.findUnique({ where: { version: n } }) : null;
+    // StoreNotFoundError is typed by entity kind; versions are not entities but map to the same 404.
+    if (!row) throw new StoreNotFoundError('versions' as EntityKind, String(n));
+    return { info: versionInfo(row), document: orderDocumentKeys(row.document as unknown as ConfigDocument) };
+  }
+
+  /** A cluster-wide setting (e.g. the generated JWT secret): the first node to ask creates it, all others read the same value. */
+  async setting(key: string, create: () => string): Promise<string> {
+    const prisma = this.backend.prisma;
+    const existing = await prisma.setting.findUnique({ where: { key } });
+    if (existing) return existing.value;
+    await prisma.$executeRaw`INSERT INTO settings (key, value) VALUES (${key}, ${create()}) ON CONFLICT (key) DO NOTHING`;
+    const row = await prisma.setting.findUnique({ where: { key } });
+    if (!row) throw new Error(`setting '${key}' could not be stored`);
+    return row.value;
+  }
+
+  readonly adminUsers = {
+    count: async (): Promise<number> => this.backend.prisma.adminUser.count(),
+    find: async (username: string): Promise<AdminUserRecord | undefined> => {
+      const row = await this.backend.prisma.adminUser.findUnique({ where: { username } });
+      return row ? adminUserRecord(row) : undefined;
+    },
+    create: async (user: { username: string; password_hash: string; role: AdminUserRecord['role'] }): Promise<AdminUserRecord> => {
+      try {
+        const row = await this.backend.prisma.adminUser.create({ data: { username: user.username, passwordHash: user.password_hash, role: user.role } });
+        return adminUserRecord(row);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'P2002') throw new StoreConflictError(`admin user '${user.username}' already exists`);
+        throw e;
+      }
+    },
+  };
+}
+
+function findIn(doc: ConfigDocument, kind: EntityKind, key: string): Entity {
+  const e = entitiesOf(doc, kind).find((x) => entityKey(kind, x) === key);
+  if (!e) throw new StoreNotFoundError(kind, key);
+  return e;
+}
+
+/** Instances without an id keep the id of the stored instance at the same scope, else get a new one. */
+function assignPluginIds(doc: ConfigDocument, before: ConfigDocument): ConfigDocument {
+  const byScope = new Map(before.plugins.map((p) => [pluginInstanceKey(p), p.id]));
+  const taken = new Set(doc.plugins.map((p) => p.id).filter(Boolean));
+  doc.plugins = doc.plugins.map(function withId(p): PluginInstanceConfig {
+    if (p.id) return p;
+    const previous = byScope.get(pluginInstanceKey(p));
+    const id = previous && !taken.has(previous) ? previous : randomUUID();
+    taken.add(id);
+    return { ...p, id };
+  });
+  return doc;
+}
+
+function versionInfo(r: { version: number; createdAt: Date; author: string; message: string }): VersionInfo {
+  return { version: r.version, created_at: r.createdAt.toISOString(), author: r.author, message: r.message };
+}
+
+function adminUserRecord(r: { id: string; username: string; passwordHash: string; role: string; createdAt: Date }): AdminUserRecord {
+  return { id: r.id, username: r.username, password_hash: r.passwordHash, role: r.role as AdminUserRecord['role'], created_at: r.createdAt.toISOString() };
+}

@@ -1,0 +1,176 @@
+/**
+ * Pure helpers shared by the Prisma and file stores: canonical document order, entity keys, list
+ * queries, issue-path rewriting for single-entity writes, reference rewrites for renames and
+ * referrer lookups for deletes.
+ */
+import { createHash } from 'node:crypto';
+import { ENTITY_KINDS, TargetSchema, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import type { ValidationIssue } from '../config/validate.js';
+import type { Entity, ListQuery, Page } from './config-store.js';
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+
+/** Logger shape the stores accept (pino-compatible; `console` works too). */
+export interface StoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const SILENT_LOGGER: StoreLogger = {
+  info() {},
+  warn() {},
+  error() {},
+};
+
+export function entityKey(kind: EntityKind, entity: Entity): string {
+  const v = entity[ENTITY_KINDS[kind].key];
+  return typeof v === 'string' ? v : '';
+}
+
+export function entitiesOf(doc: ConfigDocument, kind: EntityKind): Entity[] {
+  return doc[kind] as unknown as Entity[];
+}
+
+/** JSON with object keys sorted at every depth, so equal entities compare equal whatever their key order. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, function sortKeys(_k, v: unknown) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const key of Object.keys(v as object).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Sorts every list by key (plugins by name, then scope), the order the tables are read back in, so the
+ * document kept with a version equals the one rebuilt from the tables.
+ */
+export function canonicalDocument(doc: ConfigDocument): ConfigDocument {
+  const byName = <T extends { name: string }>(a: T, b: T) => compareStrings(a.name, b.name);
+  return {
+    _format_version: doc._format_version,
+    services: [...doc.services].sort(byName),
+    routes: [...doc.routes].sort(byName),
+    upstreams: [...doc.upstreams].sort(byName),
+    consumers: [...doc.consumers].sort((a, b) => compareStrings(a.username, b.username)),
+    plugins: [...doc.plugins].sort((a, b) => compareStrings(pluginSortKey(a), pluginSortKey(b))),
+  };
+}
+
+export function pluginSortKey(p: PluginInstanceConfig): string {
+  return `${pluginInstanceKey(p)}|${p.id ?? ''}`;
+}
+
+/** A stable uuid-shaped id for a file-defined plugin instance, so reloads keep `get('plugins', id)` working. */
+export function deterministicPluginId(p: Pick<PluginInstanceConfig, 'name' | 'service' | 'route' | 'consumer'>): string {
+  const h = createHash('sha1').update(`gatehouse-plugin|${pluginInstanceKey(p)}`).digest('hex');
+  // Shaped as a version-5 uuid so it passes the schema's uuid format.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}
+
+export function clampPage(query: { offset?: number; limit?: number }): { offset: number; limit: number } {
+  const offset = Math.max(0, Math.floor(query.offset ?? 0) || 0);
+  const rawLimit = Math.floor(query.limit ?? DEFAULT_LIMIT) || DEFAULT_LIMIT;
+  return { offset, limit: Math.min(MAX_LIMIT, Math.max(1, rawLimit)) };
+}
+
+/** Applies tags (all of), search (key substring, case-insensitive) and exact scalar filters, then pages. */
+export function listEntities(kind: EntityKind, all: readonly Entity[], query: ListQuery): Page<Entity> {
+  const { offset, limit } = clampPage(query);
+  const needle = query.search?.toLowerCase();
+  const filters = Object.entries(query.filter ?? {});
+  const matching = all.filter(function matches(e) {
+    if (query.tags?.length) {
+      const tags = Array.isArray(e.tags) ? (e.tags as unknown[]) : [];
+      if (!query.tags.every((t) => tags.includes(t))) return false;
+    }
+    if (needle) {
+      const haystacks = [entityKey(kind, e)];
+      // A plugin's key is a uuid; its name is what people search for.
+      if (kind === 'plugins' && typeof e.name === 'string') haystacks.push(e.name);
+      if (!haystacks.some((h) => h.toLowerCase().includes(needle))) return false;
+    }
+    for (const [field, expected] of filters) {
+      const v = e[field];
+      if (v === undefined || v === null || typeof v === 'object') return false;
+      if (String(v) !== expected) return false;
+    }
+    return true;
+  });
+  return { data: matching.slice(offset, offset + limit), total: matching.length, offset, limit };
+}
+
+/** Issues about the entity at `/<kind>/<index>` are re-rooted at the entity body (`/routes/3/paths/0` → `/paths/0`). */
+export function rewriteIssuePaths(issues: ValidationIssue[], kind: EntityKind, index: number): ValidationIssue[] {
+  const prefix = `/${kind}/${index}`;
+  return issues.map(function rewrite(issue) {
+    if (issue.path === prefix) return { ...issue, path: '/' };
+    if (issue.path.startsWith(`${prefix}/`)) return { ...issue, path: issue.path.slice(prefix.length) };
+    return issue;
+  });
+}
+
+/** Rewrites references to a renamed entity so the document stays consistent. */
+export function renameReferences(doc: ConfigDocument, kind: EntityKind, from: string, to: string): void {
+  if (kind === 'services') {
+    for (const r of doc.routes) if (r.service === from) r.service = to;
+    for (const p of doc.plugins) if (p.service === from) p.service = to;
+  } else if (kind === 'routes') {
+    for (const p of doc.plugins) if (p.route === from) p.route = to;
+  } else if (kind === 'consumers') {
+    for (const p of doc.plugins) if (p.consumer === from) p.consumer = to;
+  } else if (kind === 'upstreams') {
+    for (const s of doc.services) if (s.host === from) s.host = to;
+  }
+}
+
+/** Human descriptions of the entities that reference `key`, e.g. `route 'orders-api'`. */
+export function referrersOf(doc: ConfigDocument, kind: EntityKind, key: string): string[] {
+  const out: string[] = [];
+  if (kind === 'services') {
+    for (const r of doc.routes) if (r.service === key) out.push(`route '${r.name}'`);
+    for (const p of doc.plugins) if (p.service === key) out.push(`plugin '${p.name}' (${p.id ?? 'no id'})`);
+  } else if (kind === 'routes') {
+    for (const p of doc.plugins) if (p.route === key) out.push(`plugin '${p.name}' (${p.id ?? 'no id'})`);
+  } else if (kind === 'consumers') {
+    for (const p of doc.plugins) if (p.consumer === key) out.push(`plugin '${p.name}' (${p.id ?? 'no id'})`);
+  }
+  return out;
+}
+
+export function cloneDocument(doc: ConfigDocument): ConfigDocument {
+  return structuredClone(doc);
+}
+
+function orderedLike(keys: readonly string[], e: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (e[k] !== undefined) out[k] = e[k];
+  for (const k of Object.keys(e)) if (!(k in out)) out[k] = e[k];
+  return out;
+}
+
+const TARGET_KEYS = Object.keys(TargetSchema.properties);
+
+/** Puts entity fields back in schema order; jsonb columns return object keys in their own order. */
+export function orderDocumentKeys(doc: ConfigDocument): ConfigDocument {
+  const out: Record<string, unknown> = { _format_version: doc._format_version };
+  for (const kind of Object.keys(ENTITY_KINDS) as EntityKind[]) {
+    const keys = Object.keys(ENTITY_KINDS[kind].schema.properties);
+    out[kind] = (entitiesOf(doc, kind) ?? []).map(function order(e) {
+      const o = orderedLike(keys, e);
+      if (kind === 'upstreams' && Array.isArray(o.targets)) {
+        o.targets = (o.targets as Record<string, unknown>[]).map((t) => orderedLike(TARGET_KEYS, t));
+      }
+      return o;
+    });
+  }
+  return out as unknown as ConfigDocument;
+}
