@@ -1,0 +1,86 @@
+/**
+ * The admin plane's Nest module, built per app from the dependencies main.ts hands over (store, runtime,
+ * env, logger, plugins) as custom providers under symbol tokens.
+ */
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.js';
+import type { ConfigStore } from '../store/config-store.js';
+import {
+  ADMIN_ENV,
+  ADMIN_LOGGER,
+  ADMIN_PLUGINS,
+  ADMIN_RUNTIME,
+  ADMIN_STORE,
+  AUTH_SETTINGS,
+  type AdminEnv,
+  type AdminLogger,
+  type AuthSettings,
+  type PluginRegistry,
+} from './admin-env.js';
+import { AdminUsersController } from './auth/admin-users.controller.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AdminAuthGuard } from './auth/auth.guard.js';
+import { AuthService } from './auth/auth.service.js';
+import { createJwtStrategy } from './auth/jwt.strategy.js';
+import { RolesGuard } from './auth/roles.guard.js';
+import { ConfigWriter } from './common/config-writer.service.js';
+import { DASHBOARD_INDEX, ProblemFilter } from './common/problem.filter.js';
+import { ConfigController } from './config/config.controller.js';
+import { ConfigService } from './config/config.service.js';
+import { ENTITY_CONTROLLERS } from './entities/entities.controller.js';
+import { EntitiesService } from './entities/entities.service.js';
+import { NestedController } from './entities/nested.controller.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
+import { SystemController } from './system/system.controller.js';
+import { SystemService } from './system/system.service.js';
+
+export interface AdminModuleDeps {
+  store: ConfigStore;
+  runtime: GatewayRuntime;
+  env: AdminEnv;
+  logger: AdminLogger;
+  plugins: PluginRegistry;
+  auth: AuthSettings;
+  /** Absolute path of the dashboard's index.html, when a build is served. */
+  dashboardIndex: string | null;
+}
+
+/** Login attempts allowed per client IP and window. */
+export const LOGIN_LIMIT = { limit: 10, ttl: 60_000 };
+
+@Module({})
+export class AdminModule {
+  static register(deps: AdminModuleDeps): DynamicModule {
+    const values: Provider[] = [
+      { provide: ADMIN_STORE, useValue: deps.store },
+      { provide: ADMIN_RUNTIME, useValue: deps.runtime },
+      { provide: ADMIN_ENV, useValue: deps.env },
+      { provide: ADMIN_LOGGER, useValue: deps.logger },
+      { provide: ADMIN_PLUGINS, useValue: deps.plugins },
+      { provide: AUTH_SETTINGS, useValue: deps.auth },
+      { provide: DASHBOARD_INDEX, useValue: deps.dashboardIndex },
+    ];
+    return {
+      module: AdminModule,
+      imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later' })],
+      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, NestedController, ConfigController, SystemController, OpenApiController],
+      providers: [
+        ...values,
+        createJwtStrategy(deps.auth.strategyName),
+        AuthService,
+        ConfigWriter,
+        EntitiesService,
+        ConfigService,
+        SystemService,
+        // Order matters: authentication puts the caller on the request, then roles are checked.
+        { provide: APP_GUARD, useClass: AdminAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * A small but real GatewayRuntime for admin API tests: it reads the store on every reload (so status
+ * and currentDocument reflect what was committed) and counts reloads, without running a proxy.
+ */
+import { emptyDocument, type ConfigDocument } from '../../config/schema.js';
+import type { GatewayRuntime, GatewayStatus } from '../../runtime/gateway-runtime.js';
+import type { ConfigStore } from '../../store/config-store.js';
+
+export class RecordingRuntime implements GatewayRuntime {
+  reloads = 0;
+  /** Version the runtime last loaded; tests compare it with the store's to prove reload ran before the answer. */
+  loadedVersion = 0;
+  private document: ConfigDocument = emptyDocument();
+  private appliedAt: Date | null = null;
+  private readonly startedAt = new Date();
+  /** Lets a test simulate a node whose first snapshot has not been built. */
+  forceNotReady = false;
+
+  constructor(private readonly store: ConfigStore) {}
+
+  async reload(): Promise<void> {
+    const { document, version } = await this.store.current();
+    this.document = document;
+    this.loadedVersion = version;
+    this.appliedAt = new Date();
+    this.reloads++;
+  }
+
+  ready(): boolean {
+    return !this.forceNotReady && this.appliedAt !== null;
+  }
+
+  currentDocument(): ConfigDocument {
+    return this.document;
+  }
+
+  status(): GatewayStatus {
+    return {
+      version: '0.0.0-test',
+      node_id: 'test-node',
+      started_at: this.startedAt.toISOString(),
+      uptime_seconds: Math.floor((Date.now() - this.startedAt.getTime()) / 1000),
+      config_version: this.loadedVersion,
+      config_applied_at: this.appliedAt?.toISOString() ?? null,
+      config_source: this.store.kind,
+      store_reachable: true,
+      store_error: null,
+      snapshot_errors: [],
+      connections: { active: 0, total: 0 },
+      requests_total: 0,
+      routes: this.document.routes.length,
+    };
+  }
+}
