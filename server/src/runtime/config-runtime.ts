@@ -1,0 +1,139 @@
+/**
+ * Keeps the proxy's route table in step with the store: builds a snapshot from each new config version
+ * off the hot path and swaps it in atomically. Reloads are coalesced (a burst of 100 changes builds at
+ * most two snapshots back to back), and a store that cannot be read leaves the last good snapshot serving.
+ */
+import type { Logger } from '../observability/logger.js';
+import type { ConfigDocument } from '../config/schema.js';
+import { emptyDocument } from '../config/schema.js';
+import type { PluginDefinition } from '../plugins/types.js';
+import type { ConfigStore } from '../store/config-store.js';
+import type { GatewayRuntime, GatewayStatus, SnapshotError } from './gateway-runtime.js';
+import { buildSnapshot } from '../proxy/snapshot.js';
+import type { ProxyServer } from '../proxy/proxy-server.js';
+
+export const GATEHOUSE_VERSION = '0.1.0';
+
+/** How often a node that failed to read the store retries, and re-checks the version as a safety net. */
+const RETRY_MS = 2_000;
+
+export class ConfigRuntime implements GatewayRuntime {
+  private readonly startedAt = new Date();
+  private version = 0;
+  private appliedAt: Date | null = null;
+  private document: ConfigDocument = emptyDocument();
+  private snapshotErrors: SnapshotError[] = [];
+  private storeError: string | null = null;
+  private routeCount = 0;
+  private running: Promise<void> | null = null;
+  private pending = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly proxy: ProxyServer,
+    private readonly plugins: ReadonlyMap<string, PluginDefinition>,
+    private readonly logger: Logger,
+    private readonly nodeId: string,
+  ) {}
+
+  /** Loads the first snapshot (failing start-up if the store cannot be read) and follows changes. */
+  async start(): Promise<void> {
+    await this.rebuild(true);
+    this.unsubscribe = this.store.onChange((version) => {
+      if (version !== this.version) void this.reload();
+    });
+  }
+
+  ready(): boolean {
+    return this.appliedAt !== null;
+  }
+
+  currentDocument(): ConfigDocument {
+    return this.document;
+  }
+
+  /** Coalescing reload: callers await a rebuild that started after their call. */
+  reload(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running) {
+      this.pending = true;
+      return this.running.then(() => this.running ?? undefined);
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.pending = false;
+      await this.rebuild(false);
+    } while (this.pending && !this.closed);
+  }
+
+  private async rebuild(initial: boolean): Promise<void> {
+    let current: { document: ConfigDocument; version: number };
+    try {
+      current = await this.store.current();
+      if (this.storeError) this.logger.info({ version: current.version }, 'config store reachable again');
+      this.storeError = null;
+    } catch (err) {
+      this.storeError = (err as Error).message;
+      if (initial) throw err;
+      this.logger.error({ err: this.storeError }, 'config store unreachable; serving the last good snapshot');
+      this.scheduleRetry();
+      return;
+    }
+    if (!initial && current.version === this.version) return;
+    const t0 = performance.now();
+    const snapshot = buildSnapshot(current.document, this.plugins, { version: current.version, logger: this.logger });
+    this.proxy.swap(snapshot);
+    this.version = current.version;
+    this.document = current.document;
+    this.snapshotErrors = snapshot.errors;
+    this.routeCount = current.document.routes.length;
+    this.appliedAt = new Date();
+    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    this.logger.info({ version: current.version, routes: this.routeCount, build_ms: ms, errors: snapshot.errors.length }, 'config snapshot applied');
+    for (const e of snapshot.errors) this.logger.warn({ path: e.path }, `entity disabled: ${e.message}`);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.reload();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  status(): GatewayStatus {
+    const stats = this.proxy.stats();
+    return {
+      version: GATEHOUSE_VERSION,
+      node_id: this.nodeId,
+      started_at: this.startedAt.toISOString(),
+      uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      config_version: this.version,
+      config_applied_at: this.appliedAt?.toISOString() ?? null,
+      config_source: this.store.kind,
+      store_reachable: this.storeError === null,
+      store_error: this.storeError,
+      snapshot_errors: this.snapshotErrors,
+      connections: { active: stats.active, total: stats.total },
+      requests_total: stats.requests,
+      routes: this.routeCount,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.running;
+  }
+}
