@@ -1,8 +1,6 @@
 /**
  * Router lookup throughput with 1 route versus 10,000 routes, to show that matching cost does not grow
- * with the route count. The build excludes benches, so compile it aside and run it:
- *   npx tsc -p tsconfig.json --outDir /tmp/gh-bench && node /tmp/gh-bench/proxy/router.bench.js
- * (with a `{"type":"module"}` package.json in /tmp/gh-bench and node_modules reachable).
+ * with the route count. `npm run bench` runs it from the build: node server/dist/proxy/router.bench.js
  */
 import { Router, type RouteRequest, type RouteSpec } from './router.js';
 

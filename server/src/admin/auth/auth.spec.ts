@@ -108,9 +108,13 @@ describe('first admin without GATEHOUSE_ADMIN_USER', () => {
       expect(lines).toHaveLength(1);
       const password = (lines[0]!.obj as { generated_password: string }).generated_password;
       expect(lines[0]!.msg).toContain(password);
-      expect(h.logs.some((l) => /GATEHOUSE_JWT_SECRET is not set/.test(l.msg ?? ''))).toBe(true);
+      // Without GATEHOUSE_JWT_SECRET the secret comes from the store, shared by every node: no warning.
+      expect(h.logs.some((l) => /GATEHOUSE_JWT_SECRET is not set/.test(l.msg ?? ''))).toBe(false);
       const token = await h.login('admin', password);
       expect((await h.request('GET', '/auth/me', { token })).json()).toMatchObject({ username: 'admin', role: 'admin' });
+      const secret = await h.store.setting('admin_jwt_secret', () => 'must-not-be-created');
+      expect(secret).not.toBe('must-not-be-created');
+      expect(secret.length).toBeGreaterThanOrEqual(32);
     } finally {
       await h.close();
     }
