@@ -6,7 +6,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.js';
 import type { ConfigStore } from '../store/config-store.js';
 import {
@@ -33,6 +33,11 @@ import { ConfigController } from './config/config.controller.js';
 import { ConfigService } from './config/config.service.js';
 import { ENTITY_CONTROLLERS } from './entities/entities.controller.js';
 import { EntitiesService } from './entities/entities.service.js';
+import { CredentialsController } from './credentials/credentials.controller.js';
+import { CredentialsService } from './credentials/credentials.service.js';
+import { ApplicationsService } from './developers/applications.service.js';
+import { DevelopersController, MyApplicationsController } from './developers/developers.controller.js';
+import { DEVELOPER_SETTINGS, developerSettingsFromEnv, DevelopersService } from './developers/developers.service.js';
 import { NestedController } from './entities/nested.controller.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { SystemController } from './system/system.controller.js';
@@ -47,6 +52,8 @@ export interface AdminModuleDeps {
   auth: AuthSettings;
   /** Absolute path of the dashboard's index.html, when a build is served. */
   dashboardIndex: string | null;
+  /** Login throttler storage (Redis when REDIS_URL is set); Nest's in-memory storage otherwise. */
+  throttlerStorage?: ThrottlerStorage;
 }
 
 /** Login attempts allowed per client IP and window. */
@@ -66,14 +73,19 @@ export class AdminModule {
     ];
     return {
       module: AdminModule,
-      imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later' })],
-      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, NestedController, ConfigController, SystemController, OpenApiController],
+      imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later', ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
+      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, NestedController, ConfigController, SystemController, OpenApiController],
       providers: [
         ...values,
         createJwtStrategy(deps.auth.strategyName),
         AuthService,
         ConfigWriter,
         EntitiesService,
+        CredentialsService,
+        DevelopersService,
+        ApplicationsService,
+        // Read once when the admin app is built (process start), as the other GATEHOUSE_* settings.
+        { provide: DEVELOPER_SETTINGS, useValue: developerSettingsFromEnv() },
         ConfigService,
         SystemService,
         // Order matters: authentication puts the caller on the request, then roles are checked.

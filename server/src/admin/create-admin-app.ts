@@ -2,6 +2,7 @@
  * Entry point of the admin plane: a Nest application on Fastify serving the admin API at root paths
  * (Kong style), the OpenAPI document, and the dashboard's static build with an HTML-only SPA fallback.
  */
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -35,6 +36,8 @@ export interface AdminAppDeps {
   dashboardDir?: string;
   /** Plugin registry used for validation and `/plugins-available`; defaults to the built-in plugins. */
   plugins?: PluginRegistry;
+  /** Storage of the login throttler; in memory per node when unset (REDIS_URL set: shared, see limits/throttler-storage.ts). */
+  throttlerStorage?: ThrottlerStorage;
 }
 
 export interface RegisteredRoute {
@@ -110,6 +113,7 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
       plugins: deps.plugins ?? PLUGINS,
       auth,
       dashboardIndex: serveDashboard ? dashboardDir : null,
+      throttlerStorage: deps.throttlerStorage,
     }),
     adapter,
     { logger: nestLogger(deps.logger), abortOnError: false },

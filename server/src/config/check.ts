@@ -100,5 +100,38 @@ export function checkDocument(input: unknown, plugins: ReadonlyMap<string, Plugi
     else for (const issue of c.issues) issues.push({ path: `${at}/config${issue.path === '/' ? '' : issue.path}`, message: issue.message });
   });
 
+  checkCredentials(doc, consumers, issues);
+
   return issues.length ? { ok: false, issues } : { ok: true, document: doc };
+}
+
+/** Credentials (issue 3): consumer references, unique ids and lookup keys, the fields each kind needs. */
+function checkCredentials(doc: ConfigDocument, consumers: ReadonlySet<unknown>, issues: ValidationIssue[]): void {
+  const ids = new Set<string>();
+  const lookup = new Set<string>();
+  const owners = new Map<string, string>();
+  (doc.credentials ?? []).forEach((c, i) => {
+    const at = `/credentials/${i}`;
+    if (!consumers.has(c.consumer)) issues.push({ path: `${at}/consumer`, message: `consumer '${c.consumer}' does not exist` });
+    if (ids.has(c.id)) issues.push({ path: `${at}/id`, message: `duplicate id '${c.id}'` });
+    ids.add(c.id);
+    const need = (field: keyof typeof c, why: string) => {
+      if (c[field] === undefined) issues.push({ path: `${at}/${field}`, message: `required for ${c.kind} credentials: ${why}` });
+    };
+    if (c.kind === 'key-auth') need('key_hash', 'the keyed hash of the API key');
+    else need('key', 'the public identifier');
+    if (c.kind === 'basic-auth') need('secret_hash', 'the scrypt hash of the password');
+    if (c.kind === 'hmac-auth') need('secret_encrypted', 'the encrypted secret');
+    if (c.kind === 'jwt') {
+      need('algorithm', 'the algorithm pinned to this key');
+      if (c.secret_encrypted === undefined && c.rsa_public_key === undefined) issues.push({ path: at, message: 'a jwt credential needs secret_encrypted or rsa_public_key' });
+    }
+    // A user name / iss may be shared by two credentials of the SAME consumer (rotation overlap), never across consumers.
+    const k = c.kind === 'key-auth' ? `hash\0${c.key_hash ?? ''}` : `${c.kind}\0${c.key ?? ''}\0${c.consumer}`;
+    const other = c.kind === 'key-auth' ? undefined : owners.get(`${c.kind}\0${c.key ?? ''}`);
+    if (other !== undefined && other !== c.consumer) issues.push({ path: `${at}/key`, message: `${c.kind} key '${c.key ?? ''}' belongs to consumer '${other}'` });
+    else if (c.kind !== 'key-auth') owners.set(`${c.kind}\0${c.key ?? ''}`, c.consumer);
+    if (c.kind === 'key-auth' && lookup.has(k)) issues.push({ path: `${at}/${c.kind === 'key-auth' ? 'key_hash' : 'key'}`, message: `another ${c.kind} credential has the same ${c.kind === 'key-auth' ? 'key' : 'key value'}` });
+    lookup.add(k);
+  });
 }

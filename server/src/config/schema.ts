@@ -142,6 +142,47 @@ export const ConsumerSchema = Type.Object(
 );
 export type ConsumerConfig = Static<typeof ConsumerSchema>;
 
+/** Credential kinds; `jwt` rows are per-consumer verification keys used by the jwt plugin. */
+export const CREDENTIAL_KINDS = ['key-auth', 'basic-auth', 'hmac-auth', 'jwt'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+/**
+ * A consumer's credential as stored and exported. It never holds a clear secret: API keys are kept as a
+ * keyed hash (HMAC-SHA256 with the cluster's pepper), passwords as scrypt hashes, and secrets that must be
+ * usable for verification (hmac-auth, jwt HS*) encrypted with AES-256-GCM. See server/src/auth/.
+ */
+// RFC 3339 instant; a pattern because only the `uri`/`uuid` formats are registered with the validator.
+const Instant = (description: string) =>
+  Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$', description });
+
+export const CredentialSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: 'Assigned by the store.' }),
+    consumer: Name('Username of the consumer this credential belongs to.'),
+    kind: Type.Union(CREDENTIAL_KINDS.map((k) => Type.Literal(k)), { description: 'Which plugin accepts this credential.' }),
+    key: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'Public identifier: the user name (basic-auth, hmac-auth) or the `iss`/`kid` value (jwt). Absent for key-auth.',
+      }),
+    ),
+    key_hash: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'key-auth: base64url HMAC-SHA256 of the API key under the cluster pepper.' })),
+    secret_hash: Type.Optional(Type.String({ pattern: '^scrypt\\$', maxLength: 512, description: 'basic-auth: scrypt hash of the password (`scrypt$N$r$p$salt$hash`).' })),
+    secret_encrypted: Type.Optional(
+      Type.String({ pattern: '^v1\\.', maxLength: 8192, description: 'hmac-auth, jwt HS*: the secret encrypted with AES-256-GCM (`v1.iv.tag.ciphertext`, base64url).' }),
+    ),
+    algorithm: Type.Optional(Type.String({ minLength: 2, maxLength: 16, description: 'jwt: the one algorithm this key verifies (e.g. `HS256`, `RS256`, `ES256`, `EdDSA`).' })),
+    rsa_public_key: Type.Optional(Type.String({ maxLength: 16384, description: 'jwt: PEM public key for asymmetric algorithms (not a secret).' })),
+    expires_at: Type.Optional(Instant('The credential is refused from this instant on (rotation overlap, short-lived keys).')),
+    revoked_at: Type.Optional(Instant('Set when revoked; a revoked credential is refused.')),
+    created_at: Type.Optional(Instant('When the credential was created.')),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Credential', description: "A consumer's API key, password, HMAC secret or JWT key (hashed or encrypted, never in clear)." },
+);
+export type CredentialConfig = Static<typeof CredentialSchema>;
+
 export const PluginInstanceSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ format: 'uuid', description: 'Assigned by the store; files may omit it (an instance is identified by plugin name and scope).' })),
@@ -169,6 +210,9 @@ export const ConfigDocumentSchema = Type.Object(
     upstreams: Type.Array(UpstreamSchema, { default: [] }),
     consumers: Type.Array(ConsumerSchema, { default: [] }),
     plugins: Type.Array(PluginInstanceSchema, { default: [] }),
+    // Optional so documents written before credentials existed stay valid; a declarative apply that omits
+    // the key keeps the stored credentials (see store/prisma-config-store.ts `replace`).
+    credentials: Type.Optional(Type.Array(CredentialSchema, { description: "Consumers' credentials (hashed or encrypted; never clear secrets)." })),
   },
   { additionalProperties: false, $id: 'ConfigDocument', description: 'The whole gateway configuration.' },
 );

@@ -16,7 +16,9 @@
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { LimiterBackends } from '../limits/backends.js';
 import type { ConsumerConfig } from '../config/schema.js';
+import type { CredentialIndex } from '../auth/credential-index.js';
 
 export type Phase = 'rewrite' | 'access' | 'upstream' | 'response' | 'log';
 export const PHASES: readonly Phase[] = ['rewrite', 'access', 'upstream', 'response', 'log'];
@@ -29,6 +31,18 @@ export interface RouteInfo {
   readonly name: string;
   readonly service: string | undefined;
   readonly tags: readonly string[];
+  /** Authentication plugins on this route and how they combine; undefined when it has none (see auth/gate.ts). */
+  readonly auth?: RouteAuthPlan;
+}
+
+/** Computed per route by the snapshot from the route's access chain. */
+export interface RouteAuthPlan {
+  /** `any`: the first auth plugin that authenticates wins; `all`: each must succeed. */
+  readonly mode: 'any' | 'all';
+  /** Name of the last auth plugin in the chain: the one that turns remembered failures into a 401. */
+  readonly last: string;
+  /** Names of the auth plugins, in execution order. */
+  readonly plugins: readonly string[];
 }
 
 /**
@@ -79,6 +93,13 @@ export interface RequestContext {
   respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
   /** True once `respond` was called. */
   readonly answered: boolean;
+  /**
+   * Buffers the whole request body (once; later calls return the same bytes) for plugins that must read
+   * it, e.g. hmac-auth's body digest. The request is then sent upstream from this buffer instead of being
+   * streamed. Over `limit` bytes the promise rejects with a 413 GW_ERR_BODY_TOO_LARGE (rendered as
+   * problem+json when the plugin lets it propagate). Requests without a body resolve to an empty buffer.
+   */
+  readBody(limit: number): Promise<Buffer>;
 }
 
 /** A phase method either finishes synchronously or returns a promise; the pipeline only awaits the latter. */
@@ -100,6 +121,14 @@ export interface PluginDeps {
   /** Where the instance is attached; lets a factory precompute per-scope state. */
   readonly scope: Scope;
   readonly route: RouteInfo | undefined;
+  /** Consumers and their credentials, indexed for O(1) lookups (auth plugins); built once per snapshot. */
+  readonly credentials?: CredentialIndex;
+  /** The entities the instance is attached to (names), e.g. a service-scoped instance's service; limit keys include them. */
+  readonly attachedTo?: { readonly service?: string; readonly route?: string; readonly consumer?: string };
+  /** One map per snapshot shared by all instances built for it (e.g. rate-limiting overrides find the global instance here). */
+  readonly shared?: Map<string, unknown>;
+  /** Limiter state stores (rate limits, concurrency); defaults to the process-wide ones (limits/backends.ts). */
+  readonly limiters?: LimiterBackends;
 }
 
 export interface PluginLogger {

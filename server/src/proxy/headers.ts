@@ -20,7 +20,11 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /**
  * Request headers the gateway writes itself, so the client's copies are dropped while copying:
  * the forwarding set (re-composed from trust decisions), Host (target or preserved), Via (appended),
- * X-Request-Id (validated), Expect (Node answers 100-continue itself; undici refuses to forward it).
+ * X-Request-Id (validated), Expect (Node answers 100-continue itself; undici refuses to forward it),
+ * and the default identity headers of the auth plugins (auth/gate.ts): dropped on EVERY route, with or
+ * without an auth plugin, so an upstream that trusts X-Consumer-* can never receive a client's forgery
+ * (the auth gate sets the genuine values afterwards through setUpstreamHeader; renamed identity headers
+ * are stripped by the gate itself).
  */
 export const GATEWAY_REQUEST_HEADERS: ReadonlySet<string> = new Set([
   'host',
@@ -32,6 +36,12 @@ export const GATEWAY_REQUEST_HEADERS: ReadonlySet<string> = new Set([
   'via',
   'x-request-id',
   'expect',
+  'x-consumer-id',
+  'x-consumer-username',
+  'x-consumer-custom-id',
+  'x-consumer-groups',
+  'x-credential-identifier',
+  'x-anonymous-consumer',
 ]);
 
 export const VIA_VALUE = '1.1 gatehouse';

@@ -80,6 +80,9 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   private pendingResp: [string, string | string[] | undefined][] | undefined = undefined;
   private earlyBody: string | Buffer | undefined = undefined;
   private hasBody = false;
+  /** Set once a plugin called readBody: the body is then sent upstream from this buffer, not streamed. */
+  private bodyRead: Promise<Buffer> | undefined = undefined;
+  private bodyBuffer: Buffer | undefined = undefined;
   private upstreamHeaders: string[] | undefined = undefined;
   private upstreamPath = '';
   private target: Target | undefined = undefined;
@@ -347,7 +350,7 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
         path: this.upstreamPath,
         method: this.method,
         headers: this.upstreamHeaders,
-        body: this.hasBody ? this.req : null,
+        body: this.hasBody ? (this.bodyBuffer ?? this.req) : null,
         headersTimeout: service.readTimeout,
         bodyTimeout: service.readTimeout,
       },
@@ -627,6 +630,24 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
     if (headers) for (const k in headers) h[k.toLowerCase()] = headers[k];
   }
 
+  readBody(limit: number): Promise<Buffer> {
+    if (this.bodyRead === undefined) {
+      if (!this.hasBody) this.bodyRead = Promise.resolve(Buffer.alloc(0));
+      else {
+        const declared = Number(this.req.headers['content-length']);
+        // A declared length over the limit is refused before reading a byte (Node discards the unread body).
+        this.bodyRead = declared > limit ? Promise.reject(bodyTooLarge(limit)) : readStream(this.req, limit);
+      }
+      this.bodyRead.then(
+        (b) => (this.bodyBuffer = b),
+        () => {},
+      );
+      return this.bodyRead;
+    }
+    // A later caller may have a smaller limit than the one the body was read with.
+    return this.bodyRead.then((b) => (b.length > limit ? Promise.reject(bodyTooLarge(limit)) : b));
+  }
+
   // ---- accessors used by the tunnel ---------------------------------------------------------
 
   get upstreamRequestPath(): string {
@@ -642,6 +663,54 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   finishUpgrade(): void {
     this.onClientClose();
   }
+}
+
+function bodyTooLarge(limit: number): GatewayError {
+  return new GatewayError('GW_ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`);
+}
+
+/**
+ * Reads a request body into one buffer, refusing more than `limit` bytes. Only for requests where a plugin
+ * asked for the body, so the closures here are not on the common (streaming) path.
+ */
+function readStream(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limit) {
+        cleanup();
+        // Keep draining (and discarding) so the connection stays usable for the 413.
+        req.resume();
+        reject(bodyTooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error('the client closed the connection before the body was complete'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 function firstAfter(list: readonly ChainEntry[], rank: number): number {

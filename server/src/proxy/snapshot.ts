@@ -6,12 +6,15 @@
 import type { Pool } from 'undici';
 import type { ConfigDocument, PluginInstanceConfig, RouteConfig, ServiceConfig, UpstreamConfig } from '../config/schema.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
-import type { Phase, PluginDefinition, PluginHandler, PluginLogger, RouteInfo, Scope } from '../plugins/types.js';
+import type { Phase, PluginDefinition, PluginHandler, PluginLogger, RouteAuthPlan, RouteInfo, Scope } from '../plugins/types.js';
 import { PLUGIN_RANK } from '../plugins/order.js';
 import { parsePathMatcher } from '../config/check.js';
 import { Router, type RouteSpec } from './router.js';
 import { createBalancer, parseHostPort, Target, type Balancer } from './balancer.js';
 import { PoolRegistry } from './upstream-pool.js';
+import { CredentialIndex } from '../auth/credential-index.js';
+import { AUTH_PLUGIN_NAMES } from '../auth/gate.js';
+import { activeCredentialKeys, type CredentialKeys } from '../auth/secrets.js';
 
 export type { SnapshotError };
 
@@ -121,6 +124,8 @@ export interface SnapshotOptions {
   /** Shared across snapshots so unchanged targets keep their warm connections. */
   pools?: PoolRegistry;
   version?: number;
+  /** Pepper and encryption key for consumers' credentials; default: the process's active keys (auth/secrets.ts). */
+  credentialKeys?: CredentialKeys;
 }
 
 /** One immutable compiled config; retired (pools released, plugins closed) after its last request ends. */
@@ -290,7 +295,11 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
     }
   });
 
+  const credentials = new CredentialIndex(doc.consumers, doc.credentials ?? [], opts.credentialKeys ?? activeCredentialKeys());
+  for (const e of credentials.errors) errors.push({ path: `/credentials/${(doc.credentials ?? []).findIndex((c) => c.id === e.id)}`, message: e.message });
+
   const built: BuiltInstance[] = [];
+  const shared = new Map<string, unknown>();
   doc.plugins.forEach((p, i) => {
     if (!p.enabled) return;
     const def = plugins.get(p.name);
@@ -303,7 +312,7 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
     const routeCfg = p.route !== undefined ? doc.routes.find((r) => r.name === p.route) : undefined;
     const route: RouteInfo | undefined = routeCfg ? { name: routeCfg.name, service: routeCfg.service, tags: routeCfg.tags } : undefined;
     try {
-      const handler = def.create(p.config as never, { logger: opts.logger, scope, route });
+      const handler = def.create(p.config as never, { logger: opts.logger, scope, route, credentials, attachedTo: { service: p.service, route: p.route, consumer: p.consumer }, shared });
       built.push({ cfg: p, entry: { name: p.name, rank, handler } });
     } catch (err) {
       errors.push({ path: `/plugins/${i}`, message: `plugin '${p.name}' disabled: ${(err as Error).message}` });
@@ -330,7 +339,8 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
       errors.push({ path: `/routes/${i}`, message: `route '${r.name}' disabled: ${(err as Error).message}` });
       return;
     }
-    const info: RouteInfo = { name: r.name, service: r.service, tags: r.tags };
+    const auth = authPlanFor(built, r);
+    const info: RouteInfo = auth ? { name: r.name, service: r.service, tags: r.tags, auth } : { name: r.name, service: r.service, tags: r.tags };
     const chains = chainsFor(built, r, undefined);
     let consumerChains: Map<string, PhaseChains> | undefined;
     for (const b of built) {
@@ -375,4 +385,18 @@ function chainsFor(built: readonly BuiltInstance[], r: RouteConfig, consumer: st
     if (!cur || specificity(b.cfg) > specificity(cur.cfg)) best.set(b.cfg.name, b);
   }
   return new PhaseChains([...best.values()].map((b) => b.entry));
+}
+
+/** The route's auth plugins (the instances that win for it) in execution order, and the combination mode. */
+function authPlanFor(built: readonly BuiltInstance[], r: RouteConfig): RouteAuthPlan | undefined {
+  const best = new Map<string, BuiltInstance>();
+  for (const b of built) {
+    if (b.cfg.consumer !== undefined || !AUTH_PLUGIN_NAMES.has(b.cfg.name) || !appliesTo(b.cfg, r)) continue;
+    const cur = best.get(b.cfg.name);
+    if (!cur || specificity(b.cfg) > specificity(cur.cfg)) best.set(b.cfg.name, b);
+  }
+  if (best.size === 0) return undefined;
+  const list = [...best.values()].sort((a, b) => a.entry.rank - b.entry.rank);
+  const all = list.some((b) => (b.cfg.config as { auth_mode?: unknown }).auth_mode === 'all');
+  return { mode: all ? 'all' : 'any', last: list[list.length - 1]!.cfg.name, plugins: list.map((b) => b.cfg.name) };
 }

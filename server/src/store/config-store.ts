@@ -7,7 +7,7 @@
  * resulting document (schema and references) before committing, so the store never holds a config
  * the snapshot builder would reject.
  */
-import type { ConfigDocument, EntityKind } from '../config/schema.js';
+import type { ConfigDocument, CredentialConfig, EntityKind } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
 
 export interface ListQuery {
@@ -102,8 +102,32 @@ export interface AdminUserRecord {
   id: string;
   username: string;
   password_hash: string;
-  role: 'admin' | 'operator' | 'viewer';
+  /**
+   * `developer`: a developer-portal account (only `/me/**`, `/auth/me`, `/health/*`);
+   * `developer-pending`: signed up, not approved yet (cannot log in). See admin/developers/.
+   */
+  role: 'admin' | 'operator' | 'viewer' | 'developer' | 'developer-pending';
   created_at: string;
+}
+
+/**
+ * Consumers' credentials (issue 3). They live in the config document (`credentials`, hashed/encrypted
+ * only) so every node's snapshot sees them; these methods are the locked, validated write path for the
+ * admin API's `/consumers/:username/credentials`. Unknown consumer or id: StoreNotFoundError.
+ */
+export interface CredentialStore {
+  list(consumer: string): Promise<CredentialConfig[]>;
+  get(consumer: string, id: string): Promise<CredentialConfig>;
+  create(credential: CredentialConfig, meta: WriteMeta): Promise<{ credential: CredentialConfig; version: number }>;
+  /** Replaces one credential with `change(current)`; `add` is created in the same transaction (rotation). */
+  update(
+    consumer: string,
+    id: string,
+    change: (current: CredentialConfig) => CredentialConfig,
+    meta: WriteMeta,
+    add?: CredentialConfig,
+  ): Promise<{ credential: CredentialConfig; added?: CredentialConfig; version: number }>;
+  remove(consumer: string, id: string, meta: WriteMeta): Promise<{ version: number }>;
 }
 
 export interface ConfigStore {
@@ -136,6 +160,9 @@ export interface ConfigStore {
    * by whichever node asks first. The file store keeps it in memory only.
    */
   setting(key: string, create: () => string): Promise<string>;
+
+  /** Credential writes; optional so test doubles of the store need not implement them. */
+  readonly credentials?: CredentialStore;
 
   adminUsers: {
     count(): Promise<number>;

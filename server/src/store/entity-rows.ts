@@ -4,7 +4,7 @@
  * so the foreign keys hold at every step).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { pluginInstanceKey, type ConfigDocument, type ConsumerConfig, type PluginInstanceConfig, type RouteConfig, type ServiceConfig, type UpstreamConfig } from '../config/schema.js';
+import { pluginInstanceKey, type ConfigDocument, type ConsumerConfig, type CredentialConfig, type PluginInstanceConfig, type RouteConfig, type ServiceConfig, type UpstreamConfig } from '../config/schema.js';
 import { canonicalDocument, stableStringify } from './store-common.js';
 
 export type Tx = Prisma.TransactionClient | PrismaClient;
@@ -14,6 +14,7 @@ type RouteRow = Prisma.RouteGetPayload<object>;
 type UpstreamRow = Prisma.UpstreamGetPayload<{ include: { targets: true } }>;
 type ConsumerRow = Prisma.ConsumerGetPayload<object>;
 type PluginRow = Prisma.PluginInstanceGetPayload<object>;
+type CredentialRow = Prisma.CredentialGetPayload<object>;
 
 /** Optional fields are omitted rather than null, as in a document. */
 function opt<K extends string, V>(key: K, v: V | null): { [P in K]?: V } {
@@ -155,6 +156,42 @@ function pluginToRow(p: PluginInstanceConfig): Prisma.PluginInstanceUncheckedCre
   };
 }
 
+function credentialFromRow(r: CredentialRow): CredentialConfig {
+  return {
+    id: r.id,
+    consumer: r.consumerUsername,
+    kind: r.kind as CredentialConfig['kind'],
+    ...opt('key', r.key),
+    ...opt('key_hash', r.keyHash),
+    ...opt('secret_hash', r.secretHash),
+    ...opt('secret_encrypted', r.secretEncrypted),
+    ...opt('algorithm', r.algorithm),
+    ...opt('rsa_public_key', r.rsaPublicKey),
+    ...opt('expires_at', r.expiresAt?.toISOString() ?? null),
+    ...opt('revoked_at', r.revokedAt?.toISOString() ?? null),
+    created_at: r.createdAt.toISOString(),
+    tags: r.tags,
+  };
+}
+
+function credentialToRow(c: CredentialConfig): Prisma.CredentialUncheckedCreateInput {
+  return {
+    id: c.id,
+    consumerUsername: c.consumer,
+    kind: c.kind,
+    key: c.key ?? null,
+    keyHash: c.key_hash ?? null,
+    secretHash: c.secret_hash ?? null,
+    secretEncrypted: c.secret_encrypted ?? null,
+    algorithm: c.algorithm ?? null,
+    rsaPublicKey: c.rsa_public_key ?? null,
+    tags: c.tags,
+    expiresAt: c.expires_at !== undefined ? new Date(c.expires_at) : null,
+    revokedAt: c.revoked_at !== undefined ? new Date(c.revoked_at) : null,
+    ...(c.created_at !== undefined ? { createdAt: new Date(c.created_at) } : {}),
+  };
+}
+
 /** Reads the whole configuration from the entity tables, in canonical order. */
 export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
   const services = await tx.service.findMany();
@@ -162,6 +199,7 @@ export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
   const upstreams = await tx.upstream.findMany({ include: { targets: true } });
   const consumers = await tx.consumer.findMany();
   const plugins = await tx.pluginInstance.findMany();
+  const credentials = await tx.credential.findMany();
   return canonicalDocument({
     _format_version: '1',
     services: services.map(serviceFromRow),
@@ -169,6 +207,8 @@ export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
     upstreams: upstreams.map(upstreamFromRow),
     consumers: consumers.map(consumerFromRow),
     plugins: plugins.map(pluginFromRow),
+    // Omitted when empty, so documents of gateways without credentials read as before.
+    ...(credentials.length ? { credentials: credentials.map(credentialFromRow) } : {}),
   });
 }
 
@@ -192,6 +232,7 @@ export interface DocumentDiff {
   upstreams: KindDiff<UpstreamConfig>;
   consumers: KindDiff<ConsumerConfig>;
   plugins: KindDiff<PluginInstanceConfig>;
+  credentials: KindDiff<CredentialConfig>;
 }
 
 export function diffDocuments(before: ConfigDocument, after: ConfigDocument): DocumentDiff {
@@ -201,6 +242,7 @@ export function diffDocuments(before: ConfigDocument, after: ConfigDocument): Do
     upstreams: diffKind(before.upstreams, after.upstreams, (e) => e.name),
     consumers: diffKind(before.consumers, after.consumers, (e) => e.username),
     plugins: diffKind(before.plugins, after.plugins, (e) => e.id ?? ''),
+    credentials: diffKind(before.credentials ?? [], after.credentials ?? [], (e) => e.id),
   };
 }
 
@@ -236,6 +278,12 @@ export async function writeDiff(tx: Prisma.TransactionClient, d: DocumentDiff): 
   for (const p of d.plugins.upserts) {
     const data = pluginToRow(p);
     await tx.pluginInstance.upsert({ where: { id: data.id }, create: data, update: data });
+  }
+  // Credentials after consumers (their parent); deletes first so a new credential can reuse a lookup key.
+  if (d.credentials.deletes.length) await tx.credential.deleteMany({ where: { id: { in: d.credentials.deletes } } });
+  for (const c of d.credentials.upserts) {
+    const data = credentialToRow(c);
+    await tx.credential.upsert({ where: { id: c.id }, create: data, update: data });
   }
   if (d.routes.deletes.length) await tx.route.deleteMany({ where: { name: { in: d.routes.deletes } } });
   if (d.services.deletes.length) await tx.service.deleteMany({ where: { name: { in: d.services.deletes } } });

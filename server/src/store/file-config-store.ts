@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { checkDocument } from '../config/check.js';
-import type { ConfigDocument, EntityKind } from '../config/schema.js';
+import type { ConfigDocument, CredentialConfig, EntityKind } from '../config/schema.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import {
   StoreConflictError,
@@ -16,6 +16,7 @@ import {
   StoreValidationError,
   type AdminUserRecord,
   type ConfigStore,
+  type CredentialStore,
   type Entity,
   type ListQuery,
   type Page,
@@ -103,6 +104,23 @@ export class FileConfigStore implements ConfigStore {
     return this.document;
   }
 
+  /** Credentials come from the file (hashed/encrypted); the admin API can read but not change them. */
+  readonly credentials: CredentialStore = {
+    list: async (consumer: string): Promise<CredentialConfig[]> => {
+      const doc = this.doc();
+      if (!doc.consumers.some((c) => c.username === consumer)) throw new StoreNotFoundError('consumers', consumer);
+      return structuredClone((doc.credentials ?? []).filter((c) => c.consumer === consumer));
+    },
+    get: async (consumer: string, id: string): Promise<CredentialConfig> => {
+      const found = (await this.credentials.list(consumer)).find((c) => c.id === id);
+      if (!found) throw new StoreNotFoundError('credentials' as EntityKind, id);
+      return found;
+    },
+    create: () => Promise.reject(new StoreReadOnlyError()),
+    update: () => Promise.reject(new StoreReadOnlyError()),
+    remove: () => Promise.reject(new StoreReadOnlyError()),
+  };
+
   async current(): Promise<{ document: ConfigDocument; version: number }> {
     return { document: structuredClone(this.doc()), version: this.currentVersion };
   }
@@ -159,6 +177,7 @@ export class FileConfigStore implements ConfigStore {
 
   readonly adminUsers = {
     count: async (): Promise<number> => this.users.size,
+    list: async (): Promise<AdminUserRecord[]> => [...this.users.values()],
     find: async (username: string): Promise<AdminUserRecord | undefined> => this.users.get(username),
     create: async (user: { username: string; password_hash: string; role: AdminUserRecord['role'] }): Promise<AdminUserRecord> => {
       if (this.users.has(user.username)) throw new StoreConflictError(`admin user '${user.username}' already exists`);

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkDocument } from '../config/check.js';
-import { ENTITY_KINDS, emptyDocument, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import { ENTITY_KINDS, emptyDocument, pluginInstanceKey, type ConfigDocument, type CredentialConfig, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import type { Prisma } from '../generated/prisma/client.js';
@@ -16,6 +16,7 @@ import {
   StoreValidationError,
   type AdminUserRecord,
   type ConfigStore,
+  type CredentialStore,
   type Entity,
   type ListQuery,
   type Page,
@@ -192,7 +193,7 @@ export class PrismaConfigStore implements ConfigStore {
   }
 
   async replace(document: ConfigDocument, meta: WriteMeta): Promise<{ version: number; changed: boolean }> {
-    const r = await this.write(meta, () => ({ document: cloneDocument(document) }));
+    const r = await this.write(meta, (before) => ({ document: carryCredentials(cloneDocument(document), before) }));
     return { version: r.version, changed: r.changed };
   }
 
@@ -257,6 +258,8 @@ export class PrismaConfigStore implements ConfigStore {
         throw new StoreConflictError(`${kind.slice(0, -1)} '${key}' is still referenced by ${referrers.join(', ')}`);
       }
       list.splice(index, 1);
+      // A consumer's credentials go with it (the table cascades; the document must agree).
+      if (kind === 'consumers' && doc.credentials) doc.credentials = doc.credentials.filter((c) => c.consumer !== key);
       return { document: doc };
     });
     return { version: r.version };
@@ -295,8 +298,51 @@ export class PrismaConfigStore implements ConfigStore {
     return row.value;
   }
 
+  readonly credentials: CredentialStore = {
+    list: async (consumer: string): Promise<CredentialConfig[]> => {
+      const { document } = await this.current();
+      if (!document.consumers.some((c) => c.username === consumer)) throw new StoreNotFoundError('consumers', consumer);
+      return (document.credentials ?? []).filter((c) => c.consumer === consumer);
+    },
+    get: async (consumer: string, id: string): Promise<CredentialConfig> => {
+      const found = (await this.credentials.list(consumer)).find((c) => c.id === id);
+      if (!found) throw new StoreNotFoundError('credentials' as EntityKind, id);
+      return found;
+    },
+    create: async (credential: CredentialConfig, meta: WriteMeta): Promise<{ credential: CredentialConfig; version: number }> => {
+      const r = await this.write(meta, (doc) => {
+        if (!doc.consumers.some((c) => c.username === credential.consumer)) throw new StoreNotFoundError('consumers', credential.consumer);
+        (doc.credentials ??= []).push(credential);
+        return { document: doc };
+      });
+      return { credential: findCredential(r.document, credential.id), version: r.version };
+    },
+    update: async (consumer, id, change, meta, add) => {
+      const r = await this.write(meta, (doc) => {
+        const list = (doc.credentials ??= []);
+        const i = list.findIndex((c) => c.id === id && c.consumer === consumer);
+        if (i < 0) throw new StoreNotFoundError('credentials' as EntityKind, id);
+        list[i] = { ...change(list[i]!), id, consumer };
+        if (add) list.push(add);
+        return { document: doc };
+      });
+      return { credential: findCredential(r.document, id), ...(add ? { added: findCredential(r.document, add.id) } : {}), version: r.version };
+    },
+    remove: async (consumer: string, id: string, meta: WriteMeta): Promise<{ version: number }> => {
+      const r = await this.write(meta, (doc) => {
+        const list = doc.credentials ?? [];
+        const i = list.findIndex((c) => c.id === id && c.consumer === consumer);
+        if (i < 0) throw new StoreNotFoundError('credentials' as EntityKind, id);
+        list.splice(i, 1);
+        return { document: doc };
+      });
+      return { version: r.version };
+    },
+  };
+
   readonly adminUsers = {
     count: async (): Promise<number> => this.backend.prisma.adminUser.count(),
+    list: async (): Promise<AdminUserRecord[]> => (await this.backend.prisma.adminUser.findMany({ orderBy: [{ createdAt: 'asc' }, { username: 'asc' }] })).map(adminUserRecord),
     find: async (username: string): Promise<AdminUserRecord | undefined> => {
       const row = await this.backend.prisma.adminUser.findUnique({ where: { username } });
       return row ? adminUserRecord(row) : undefined;
@@ -339,4 +385,30 @@ function versionInfo(r: { version: number; createdAt: Date; author: string; mess
 
 function adminUserRecord(r: { id: string; username: string; passwordHash: string; role: string; createdAt: Date }): AdminUserRecord {
   return { id: r.id, username: r.username, password_hash: r.passwordHash, role: r.role as AdminUserRecord['role'], created_at: r.createdAt.toISOString() };
+}
+
+function findCredential(doc: ConfigDocument, id: string): CredentialConfig {
+  const c = (doc.credentials ?? []).find((x) => x.id === id);
+  if (!c) throw new StoreNotFoundError('credentials' as EntityKind, id);
+  return c;
+}
+
+/**
+ * Declarative applies and rollbacks meet credentials they may not know about:
+ * - a document without a `credentials` key keeps the stored ones (of consumers that still exist), so
+ *   applying a hand-written file never wipes every API key;
+ * - a revocation is sticky: a credential revoked now stays revoked even if the applied document (say, an
+ *   old version being rolled back to) still has it active.
+ */
+export function carryCredentials(next: ConfigDocument, before: ConfigDocument): ConfigDocument {
+  const current = before.credentials ?? [];
+  if (next.credentials === undefined) {
+    const consumers = new Set(next.consumers.map((c) => c.username));
+    const kept = current.filter((c) => consumers.has(c.consumer));
+    if (kept.length) next.credentials = kept;
+    return next;
+  }
+  const revoked = new Map(current.filter((c) => c.revoked_at !== undefined).map((c) => [c.id, c.revoked_at!]));
+  if (revoked.size) next.credentials = next.credentials.map((c) => (c.revoked_at === undefined && revoked.has(c.id) ? { ...c, revoked_at: revoked.get(c.id)! } : c));
+  return next;
 }

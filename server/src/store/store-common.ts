@@ -4,7 +4,7 @@
  * referrer lookups for deletes.
  */
 import { createHash } from 'node:crypto';
-import { ENTITY_KINDS, TargetSchema, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import { CredentialSchema, ENTITY_KINDS, TargetSchema, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
 import type { Entity, ListQuery, Page } from './config-store.js';
 
@@ -62,6 +62,7 @@ export function canonicalDocument(doc: ConfigDocument): ConfigDocument {
     upstreams: [...doc.upstreams].sort(byName),
     consumers: [...doc.consumers].sort((a, b) => compareStrings(a.username, b.username)),
     plugins: [...doc.plugins].sort((a, b) => compareStrings(pluginSortKey(a), pluginSortKey(b))),
+    ...(doc.credentials?.length ? { credentials: [...doc.credentials].sort((a, b) => compareStrings(a.id, b.id)) } : {}),
   };
 }
 
@@ -127,6 +128,7 @@ export function renameReferences(doc: ConfigDocument, kind: EntityKind, from: st
     for (const p of doc.plugins) if (p.route === from) p.route = to;
   } else if (kind === 'consumers') {
     for (const p of doc.plugins) if (p.consumer === from) p.consumer = to;
+    for (const c of doc.credentials ?? []) if (c.consumer === from) c.consumer = to;
   } else if (kind === 'upstreams') {
     for (const s of doc.services) if (s.host === from) s.host = to;
   }
@@ -158,6 +160,7 @@ function orderedLike(keys: readonly string[], e: Record<string, unknown>): Recor
 }
 
 const TARGET_KEYS = Object.keys(TargetSchema.properties);
+const CREDENTIAL_KEYS = Object.keys(CredentialSchema.properties);
 
 /** Puts entity fields back in schema order; jsonb columns return object keys in their own order. */
 export function orderDocumentKeys(doc: ConfigDocument): ConfigDocument {
@@ -172,5 +175,6 @@ export function orderDocumentKeys(doc: ConfigDocument): ConfigDocument {
       return o;
     });
   }
+  if (doc.credentials !== undefined) out.credentials = doc.credentials.map((c) => orderedLike(CREDENTIAL_KEYS, c as unknown as Record<string, unknown>));
   return out as unknown as ConfigDocument;
 }

@@ -7,7 +7,7 @@ import { CurrentUser, type AdminPrincipal } from '../common/current-user.js';
 import { TypeBoxPipe } from '../common/typebox.pipe.js';
 import { LoginSchema, type LoginDto, type TokenDto } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
-import { Public } from './roles.decorator.js';
+import { AnyRole, Public } from './roles.decorator.js';
 
 @Controller('auth')
 export class AuthController {
@@ -16,6 +16,6 @@ export class AuthController {
   @Post('login') @Public() @UseGuards(ThrottlerGuard) @HttpCode(200)
   login(@Body(new TypeBoxPipe(LoginSchema)) body: LoginDto): Promise<TokenDto> { return this.auth.login(body); }
 
-  @Get('me')
+  @Get('me') @AnyRole()
   me(@CurrentUser() user: AdminPrincipal): AdminPrincipal { return user; }
 }

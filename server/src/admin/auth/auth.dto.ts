@@ -8,6 +8,11 @@ const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('operator'), 
   description: 'admin: everything, including admin users; operator: configuration writes; viewer: read only.',
 });
 
+/** The role a session acts with: the admin roles, or an approved developer-portal account. */
+const SessionRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer'), Type.Literal('developer')], {
+  description: 'admin: everything; operator: configuration writes; viewer: read only; developer: only its own applications and keys (`/me/**`).',
+});
+
 export const LoginSchema = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 128 }),
@@ -22,7 +27,7 @@ export const TokenSchema = Type.Object(
     access_token: Type.String({ description: 'JWT to send as `Authorization: Bearer <token>`.' }),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the token expires.' }),
-    role: RoleSchema,
+    role: SessionRoleSchema,
   },
   { $id: 'TokenResponse' },
 );
@@ -31,7 +36,7 @@ export type TokenDto = Static<typeof TokenSchema>;
 export const MeSchema = Type.Object(
   {
     username: Type.String(),
-    role: RoleSchema,
+    role: SessionRoleSchema,
     via: Type.Union([Type.Literal('jwt'), Type.Literal('token')], { description: 'A login JWT or the static GATEHOUSE_ADMIN_TOKEN.' }),
   },
   { $id: 'Me' },
@@ -47,8 +52,13 @@ export const AdminUserCreateSchema = Type.Object(
 );
 export type AdminUserCreateDto = Static<typeof AdminUserCreateSchema>;
 
+// Listings include developer-portal accounts (created through /developers, never through /admin-users).
+const AccountRoleSchema = Type.Union([...RoleSchema.anyOf, Type.Literal('developer'), Type.Literal('developer-pending')], {
+  description: 'admin, operator, viewer; developer / developer-pending: developer-portal accounts (see /developers).',
+});
+
 export const AdminUserSchema = Type.Object(
-  { id: Type.String(), username: Type.String(), role: RoleSchema, created_at: Type.String({ format: 'date-time' }) },
+  { id: Type.String(), username: Type.String(), role: AccountRoleSchema, created_at: Type.String({ format: 'date-time' }) },
   { $id: 'AdminUser', description: 'An admin API user; the password hash never leaves the server.' },
 );
 export type AdminUserDto = Static<typeof AdminUserSchema>;

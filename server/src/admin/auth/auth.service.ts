@@ -6,6 +6,7 @@ import { JwtService } from '@nestjs/jwt';
 import { GatewayError } from '../../errors/registry.js';
 import { StoreConflictError, type AdminUserRecord, type ConfigStore } from '../../store/config-store.js';
 import { ADMIN_ENV, ADMIN_LOGGER, ADMIN_STORE, AUTH_SETTINGS, type AdminEnv, type AdminLogger, type AuthSettings } from '../admin-env.js';
+import { assertMayLogIn, effectiveRole } from '../developers/developer-accounts.js';
 import type { AdminUserCreateDto, AdminUserDto, LoginDto, TokenDto } from './auth.dto.js';
 import type { JwtClaims } from './jwt.strategy.js';
 import { decoyHash, generatePassword, hashPassword, verifyPassword } from './password.js';
@@ -65,9 +66,12 @@ export class AuthService implements OnApplicationBootstrap {
     // Verify against a decoy when the user is unknown, so the answer time doesn't reveal which names exist.
     const ok = await verifyPassword(body.password, user?.password_hash ?? (await decoyHash()));
     if (!user || !ok) throw new GatewayError('GW_ERR_ADMIN_UNAUTHORIZED', 'wrong user name or password');
-    const claims: JwtClaims = { sub: user.username, role: user.role };
+    // Developer accounts: approval lives in their profile (admin/developers/); pending ones get 403, no token.
+    const role = await effectiveRole(this.store, user);
+    assertMayLogIn(role);
+    const claims: JwtClaims = { sub: user.username, role };
     const access_token = await this.jwt.signAsync(claims, { secret: this.settings.jwtSecret, expiresIn: this.settings.tokenTtlSeconds });
-    return { access_token, token_type: 'Bearer', expires_in: this.settings.tokenTtlSeconds, role: user.role };
+    return { access_token, token_type: 'Bearer', expires_in: this.settings.tokenTtlSeconds, role };
   }
 
   async listUsers(): Promise<{ data: AdminUserDto[] }> {

@@ -9,6 +9,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { ConfigStore } from '../../store/config-store.js';
 import { ADMIN_STORE, AUTH_SETTINGS, type AuthSettings } from '../admin-env.js';
 import type { AdminPrincipal } from '../common/current-user.js';
+import { effectiveRole } from '../developers/developer-accounts.js';
 
 export interface JwtClaims {
   sub: string;
@@ -29,7 +30,7 @@ export function createJwtStrategy(strategyName: string): Type<unknown> {
     async validate(claims: JwtClaims): Promise<AdminPrincipal | false> {
       const user = await this.store.adminUsers.find(claims.sub);
       if (!user) return false;
-      return { username: user.username, role: user.role, via: 'jwt' };
+      return { username: user.username, role: await effectiveRole(this.store, user), via: 'jwt' };
     }
   }
   return JwtStrategy;

@@ -11,6 +11,8 @@ import type { Role } from '../common/current-user.js';
 import { ApplyResultSchema, DiffResultSchema, DiffSchema, RollbackResultSchema, ValidateResultSchema, VersionInfoSchema } from '../config/config.dto.js';
 import { DEFAULT_LIMIT, FILTERS, MAX_LIMIT, pageSchema } from '../entities/entities.dto.js';
 import { ENTITY_KIND_LIST } from '../entities/entities.controller.js';
+import { CREDENTIAL_OPERATIONS } from '../credentials/credentials.openapi.js';
+import { DEVELOPER_OPERATIONS } from '../developers/developers.openapi.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -45,7 +47,8 @@ const NAMED: TSchema[] = [
   RollbackResultSchema,
 ];
 
-export type Access = Role | 'public';
+/** `developer`: only developer accounts (`/me/**`); `authenticated`: any signed-in account, developers included. */
+export type Access = Role | 'public' | 'authenticated';
 
 interface QueryParam {
   name: string;
@@ -110,10 +113,12 @@ const AnySchema = Type.Record(Type.String(), Type.Unknown());
 
 export const OPERATIONS: OperationSpec[] = [
   { method: 'post', path: '/auth/login', summary: 'Log in; answers a bearer JWT (10 attempts a minute per client IP)', tag: 'auth', access: 'public', body: LoginSchema, status: 200, response: TokenSchema },
-  { method: 'get', path: '/auth/me', summary: 'The caller', tag: 'auth', access: 'viewer', status: 200, response: MeSchema },
+  { method: 'get', path: '/auth/me', summary: 'The caller', tag: 'auth', access: 'authenticated', status: 200, response: MeSchema },
   { method: 'get', path: '/admin-users', summary: 'List admin API users', tag: 'auth', access: 'admin', status: 200, response: Type.Object({ data: Type.Array(AdminUserSchema) }) },
   { method: 'post', path: '/admin-users', summary: 'Create an admin API user', tag: 'auth', access: 'admin', body: AdminUserCreateSchema, status: 201, response: AdminUserSchema },
   ...ENTITY_KIND_LIST.flatMap(entityOperations),
+  ...(CREDENTIAL_OPERATIONS as readonly OperationSpec[]),
+  ...(DEVELOPER_OPERATIONS as readonly OperationSpec[]),
   { method: 'get', path: '/services/{name}/routes', summary: "List a service's routes", tag: 'services', access: 'viewer', query: LISTING, status: 200, response: pageSchema(ENTITY_KINDS.routes.schema) },
   { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets", tag: 'upstreams', access: 'viewer', status: 200, response: Type.Object({ data: Type.Array(TargetSchema) }) },
   { method: 'post', path: '/upstreams/{name}/targets', summary: 'Add a target to an upstream', tag: 'upstreams', access: 'operator', body: TargetSchema, status: 201, response: TargetSchema },
@@ -184,7 +189,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
     if (op.body) responses['400'] = problemResponse('The body or a parameter is invalid; `errors` names each failing field');
     if (op.access !== 'public') {
       responses['401'] = problemResponse('Missing or invalid bearer token');
-      responses['403'] = problemResponse(`Needs the ${op.access} role`);
+      responses['403'] = problemResponse(op.access === 'authenticated' ? 'A pending developer account' : `Needs the ${op.access} role`);
     }
     if (op.path.includes('{')) responses['404'] = problemResponse('No such entity');
     if (op.method !== 'get') {
@@ -221,7 +226,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas'].map((name) => ({ name })),
+    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal'].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A login JWT from POST /auth/login, or GATEHOUSE_ADMIN_TOKEN.' } },

@@ -33,8 +33,18 @@ describe('OpenAPI document', () => {
     for (const [username, role] of [['doc-viewer', 'viewer'], ['doc-operator', 'operator']] as const) {
       expect((await h.request('POST', '/admin-users', { body: { username, password: 'password-123', role } })).statusCode).toBe(201);
     }
-    const tokens = { viewer: await h.login('doc-viewer', 'password-123'), operator: await h.login('doc-operator', 'password-123') };
-    const rank = { public: -1, viewer: 0, operator: 1, admin: 2 } as const;
+    // A developer-portal account too: it may call only the `developer` and `authenticated` operations.
+    expect((await h.request('POST', '/developers/signup', { token: null, body: { username: 'doc-dev', password: 'password-1234' } })).statusCode).toBe(201);
+    expect((await h.request('POST', '/developers/doc-dev/approve', { body: {} })).statusCode).toBe(200);
+    const tokens = {
+      viewer: await h.login('doc-viewer', 'password-123'),
+      operator: await h.login('doc-operator', 'password-123'),
+      developer: await h.login('doc-dev', 'password-1234'),
+      admin: undefined,
+    };
+    const rank: Record<string, number> = { viewer: 0, operator: 1, admin: 2 };
+    const allowed = (role: keyof typeof tokens, access: string) =>
+      access === 'authenticated' || (access === 'developer' ? role === 'developer' : role !== 'developer' && rank[role]! >= rank[access]!);
     for (const op of OPERATIONS) {
       if (op.path === '/auth/login') continue; // throttled; covered in auth.spec
       const url = op.path.replace(/\{\w+\}/g, 'doc-probe');
@@ -43,9 +53,9 @@ describe('OpenAPI document', () => {
         expect((await h.request(op.method, url, { token: null, body })).statusCode, `${op.method} ${op.path}`).not.toBe(401);
         continue;
       }
-      for (const role of ['viewer', 'operator'] as const) {
+      for (const role of ['viewer', 'operator', 'developer', 'admin'] as const) {
         const res = await h.request(op.method, url, { token: tokens[role], body });
-        const forbidden = rank[role] < rank[op.access];
+        const forbidden = !allowed(role, op.access);
         expect(res.statusCode === 403, `${role} ${op.method} ${op.path} → ${res.statusCode}`).toBe(forbidden);
       }
     }
