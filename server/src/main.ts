@@ -10,12 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { EnvError, loadEnv, type GatewayEnv } from './config/env.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createConfigStore } from './store/create-store.js';
+import { loadCredentialKeys, setActiveCredentialKeys } from './auth/secrets.js';
 import { FileConfigStore } from './store/file-config-store.js';
 import { PLUGINS } from './plugins/index.js';
 import { ProxyServer } from './proxy/proxy-server.js';
 import { ConfigRuntime } from './runtime/config-runtime.js';
 import { createAdminApp } from './admin/create-admin-app.js';
 import { demoDocument, startEchoUpstream } from './demo/echo-upstream.js';
+import { createRedisClient, waitReady } from './limits/redis-client.js';
+import { attachRedis } from './limits/backends.js';
+import { RedisThrottlerStorage } from './limits/throttler-storage.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DASHBOARD_DIR = path.resolve(here, '../../dashboard/dist');
@@ -33,6 +37,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     logger,
   });
   logger.info({ store: store.kind, read_only: store.readOnly }, 'config store ready');
+  // Consumers' credentials: the cluster's pepper and encryption key (auth/secrets.ts), for every snapshot.
+  setActiveCredentialKeys(await loadCredentialKeys(store, logger));
 
   let demoUpstream: Server | undefined;
   if (env.demo && !store.readOnly) {
@@ -46,12 +52,21 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     if (usesDemo) demoUpstream = await startEchoUpstream(env.demoUpstreamPort);
   }
 
+  // One shared Redis client per node for limits (and the admin throttler); optional. Start-up waits for it
+  // briefly, then continues: limits on the `redis` policy follow their fault policy until it connects.
+  const redis = env.redisUrl ? createRedisClient(env.redisUrl, logger) : undefined;
+  if (redis) {
+    attachRedis(redis);
+    if (!(await waitReady(redis, 2_000))) logger.warn('redis not reachable yet; continuing (limits follow their fault policy)');
+  }
+
   const proxy = new ProxyServer({ trustedProxies: env.trustedProxies, logger, nodeId: env.nodeId });
   const runtime = new ConfigRuntime(store, proxy, PLUGINS, logger, env.nodeId);
   await runtime.start();
   await proxy.listen(env.proxyListen.host, env.proxyListen.port);
   logger.info(`proxy listening on ${env.proxyListen.host}:${env.proxyListen.port}`);
 
+  const throttlerStorage = redis ? new RedisThrottlerStorage(redis) : undefined;
   const admin = await createAdminApp({
     store,
     runtime,
@@ -64,6 +79,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       readOnly: store.readOnly,
     },
     dashboardDir: existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
+    throttlerStorage,
   });
   await admin.listen(env.adminListen.host, env.adminListen.port);
   logger.info(`admin API and dashboard on http://${env.adminListen.host}:${env.adminListen.port}/`);
@@ -81,6 +97,11 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       await proxy.close(10_000);
       await runtime.close();
       await store.close();
+      throttlerStorage?.close();
+      if (redis) {
+        attachRedis(undefined);
+        redis.disconnect();
+      }
       await new Promise<void>((resolve) => (demoUpstream ? demoUpstream.close(() => resolve()) : resolve()));
     },
   };

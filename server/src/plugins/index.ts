@@ -5,7 +5,15 @@
 import type { PluginDefinition } from './types.js';
 import requestTermination from './request-termination/plugin.js';
 import responseHeaders from './response-headers/plugin.js';
+import keyAuth from './key-auth/plugin.js';
+import basicAuth from './basic-auth/plugin.js';
+import hmacAuth from './hmac-auth/plugin.js';
+import acl from './acl/plugin.js';
+import jwt from './jwt/plugin.js';
+import oauth2Introspection from './oauth2-introspection/plugin.js';
+import rateLimiting from './rate-limiting/plugin.js';
+import concurrencyLimit from './concurrency-limit/plugin.js';
 
-const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders];
+const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, acl];
 
 export const PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(BUILT_IN.map((p) => [p.name, p]));

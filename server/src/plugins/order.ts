@@ -5,6 +5,16 @@
  */
 export const PLUGIN_ORDER: readonly { name: string; why: string }[] = [
   { name: 'request-termination', why: 'answers without touching anything else; runs before auth so a maintenance window needs no credentials' },
+  // Authentication (issue 3): cheapest first, so in `any` mode a request with an API key never pays for a
+  // scrypt or HMAC verification; all before acl, which needs the consumer they set.
+  { name: 'key-auth', why: 'one HMAC + one map lookup; the cheapest credential, tried first in any-of mode' },
+  { name: 'hmac-auth', why: 'HMAC over a few headers; may buffer the body only on routes that validate it' },
+  { name: 'basic-auth', why: 'scrypt verification is slow by design (cached per snapshot), so it runs after the cheap ones' },
+  { name: 'jwt', why: 'a signature check (≈10 µs HS256, more for RSA/EC; cached per token) and sometimes a JWKS fetch; after the shared-secret schemes, before acl which reads ctx.locals.jwt_claims' },
+  { name: 'oauth2-introspection', why: 'may cost a network round trip to the authorization server (cached); last of the auth plugins so cheaper ones can authenticate first' },
+  { name: 'acl', why: 'authorization: needs the consumer (and jwt claims) set by every auth plugin above' },
+  { name: 'concurrency-limit', why: 'after auth and acl (keys by consumer/credential; unauthorised requests never take a slot), before rate-limiting so a request refused for concurrency does not use rate budget' },
+  { name: 'rate-limiting', why: 'after auth and acl: keys by the consumer/credential/JWT claims they set, and requests refused by auth do not use anyone\'s budget' },
   { name: 'response-headers', why: 'only adds headers to the response; order-independent, last so it can override upstream headers' },
 ];
 

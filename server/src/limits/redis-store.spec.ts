@@ -1,0 +1,150 @@
+/**
+ * The Lua script against a real redis-server: same decisions as the local algorithms, atomic under
+ * concurrency, time from Redis, and a bounded decision when Redis is away.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { Decision, utcMonth, type WindowSpec } from './algorithms.js';
+import { createRedisClient, waitReady } from './redis-client.js';
+import { LimitBatcher, RedisLimiterStore, RedisUnavailableError } from './redis-store.js';
+import { startTestRedis, type TestRedis } from './test-support/redis-server.js';
+
+const KIND = { gcra: 1, 'sliding-window': 2, 'quota-day': 3, 'quota-month': 4 } as const;
+const quiet = { info() {}, warn() {}, error() {} };
+
+let seq = 0;
+function args(specs: WindowSpec[], id = `k${++seq}`): (string | number)[] {
+  const a: (string | number)[] = [1, `t:{${id}}`, 1];
+  for (const s of specs) a.push(KIND[s.kind], s.windowMs, s.limit);
+  return a;
+}
+
+function decode(r: (number | string)[], n: number): Decision {
+  const d = new Decision(n);
+  d.allowed = r[0] === 1;
+  d.retryAfterMs = Number(r[1]);
+  d.tightest = Number(r[2]);
+  for (let i = 0; i < n; i++) {
+    d.remaining[i] = Number(r[3 + 2 * i]);
+    d.resetMs[i] = Number(r[4 + 2 * i]);
+  }
+  return d;
+}
+
+describe('redis limiter store (real redis-server)', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let store: RedisLimiterStore;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    client = createRedisClient(redis.url, quiet);
+    expect(await waitReady(client, 5_000)).toBe(true);
+    store = new RedisLimiterStore(client);
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await redis.stop();
+  });
+
+  it.each([
+    { limit: 1, windowMs: 3_600_000 },
+    { limit: 7, windowMs: 3_600_000 },
+    { limit: 250, windowMs: 3_600_000 },
+  ])('gcra admits exactly $limit of 3x concurrent calls', async ({ limit, windowMs }) => {
+    const a = args([{ kind: 'gcra', name: 'hour', windowMs, limit }]);
+    const replies = await Promise.all(Array.from({ length: limit * 3 }, () => store.limit(a.slice(), 1_000)));
+    expect(replies.filter((r) => r[0] === 1)).toHaveLength(limit);
+    const last = decode(replies.at(-1)!, 1);
+    expect(last.allowed).toBe(false);
+    expect(last.retryAfterMs).toBeGreaterThan(0);
+    expect(last.retryAfterMs).toBeLessThanOrEqual(Math.ceil(windowMs / limit));
+  });
+
+  it('reports remaining and reset like the local algorithm', async () => {
+    const a = args([{ kind: 'gcra', name: 'minute', windowMs: 60_000, limit: 4 }]);
+    const d = decode(await store.limit(a, 1_000), 1);
+    expect(d.remaining[0]).toBe(3);
+    expect(d.resetMs[0]).toBe(15_000);
+  });
+
+  it('several windows: a refusal charges none', async () => {
+    const specs: WindowSpec[] = [
+      { kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 2 },
+      { kind: 'gcra', name: 'day', windowMs: 86_400_000, limit: 3 },
+    ];
+    const a = args(specs);
+    const r = await Promise.all(Array.from({ length: 5 }, () => store.limit(a.slice(), 1_000)));
+    expect(r.map((x) => x[0])).toEqual([1, 1, 0, 0, 0]);
+    const d = decode(r[4]!, 2);
+    expect(d.remaining).toEqual([0, 1]); // the day window was charged only twice
+    expect(d.tightest).toBe(0);
+  });
+
+  it('sliding window is exact inside one window', async () => {
+    const a = args([{ kind: 'sliding-window', name: 'day', windowMs: 86_400_000, limit: 20 }]);
+    // A day window that started at 00:00 UTC: the previous window is empty (fresh key), so no weighting.
+    const r = await Promise.all(Array.from({ length: 60 }, () => store.limit(a.slice(), 1_000)));
+    expect(r.filter((x) => x[0] === 1)).toHaveLength(20);
+  });
+
+  it('quotas renew at the UTC day and month boundaries computed in Lua', async () => {
+    const day = decode(await store.limit(args([{ kind: 'quota-day', name: 'quota-day', windowMs: 86_400_000, limit: 5 }]), 1_000), 1);
+    const now = Date.now();
+    expect(day.remaining[0]).toBe(4);
+    expect(Math.abs(now + day.resetMs[0]! - (Math.floor(now / 86_400_000) + 1) * 86_400_000)).toBeLessThan(2_000);
+    const month = decode(await store.limit(args([{ kind: 'quota-month', name: 'quota-month', windowMs: 0, limit: 5 }]), 1_000), 1);
+    const id = utcMonth(now);
+    const end = Date.UTC(Math.floor(id / 12), (id % 12) + 1, 1);
+    expect(Math.abs(now + month.resetMs[0]! - end)).toBeLessThan(2_000);
+  });
+
+  it('batches one turn of requests into one script call, exact for repeated keys', async () => {
+    const calls = async () => Number(/calls=(\d+)/.exec((await client.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha')) ?? 'calls=0')![1]);
+    const b = new LimitBatcher(() => store, [1, KIND.gcra, 3_600_000, 5], 1, 1_000);
+    const before = await calls();
+    const id = `b${++seq}`;
+    const ds = await Promise.all([...Array.from({ length: 12 }, () => b.consume(`t:{${id}}`)), b.consume(`t:{${id}-other}`)]);
+    expect(await calls()).toBe(before + 1);
+    expect(ds.slice(0, 12).map((d) => d.allowed)).toEqual([...Array(5).fill(true), ...Array(7).fill(false)]);
+    expect(ds.slice(0, 5).map((d) => d.remaining[0])).toEqual([4, 3, 2, 1, 0]);
+    expect(ds[12]!.allowed).toBe(true);
+    // Without Redis every waiter of the batch gets the error (the fault policy decides per request).
+    const none = new LimitBatcher(() => undefined, [1, KIND.gcra, 1_000, 1], 1, 50);
+    await expect(none.consume('x')).rejects.toBeInstanceOf(RedisUnavailableError);
+  });
+
+  it('concurrency leases: at most max, released, expired leases reclaimed', async () => {
+    const key = `cc:{${++seq}}`;
+    const got = await Promise.all(['a', 'b', 'c'].map((m) => store.acquire(key, 2, 60_000, m, 1_000)));
+    expect(got).toEqual([1, 1, 0]);
+    await store.release(key, 'a');
+    expect(await store.acquire(key, 2, 60_000, 'd', 1_000)).toBe(1);
+    const k2 = `cc:{${++seq}}`;
+    expect(await store.acquire(k2, 1, 1_000, 'x', 1_000)).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await store.acquire(k2, 1, 1_000, 'y', 1_000)).toBe(1);
+  });
+
+  it('a hung Redis turns into an error within the deadline', async () => {
+    const hung = await startTestRedis();
+    const c = createRedisClient(hung.url, quiet);
+    try {
+      await waitReady(c, 5_000);
+      const s = new RedisLimiterStore(c);
+      hung.pause(); // connected, but nothing answers
+      const t0 = performance.now();
+      await expect(s.limit(args([{ kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 5 }]), 50)).rejects.toBeInstanceOf(RedisUnavailableError);
+      expect(performance.now() - t0).toBeLessThan(150);
+      hung.resume();
+      await hung.stop();
+      // Disconnected: refused at once, not queued.
+      await new Promise((r) => setTimeout(r, 100));
+      const t1 = performance.now();
+      await expect(s.limit(args([{ kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 5 }]), 50)).rejects.toThrow(/redis unavailable/);
+      expect(performance.now() - t1).toBeLessThan(20);
+    } finally {
+      c.disconnect();
+      await hung.stop();
+    }
+  });
+});
