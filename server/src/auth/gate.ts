@@ -157,7 +157,9 @@ export class AuthGate {
       const h = this.headerList[i]!;
       if (keep === undefined || !keep.includes(h)) ctx.removeUpstreamHeader(h);
     }
-    if (st.consumer === undefined) return true;
+    // A plugin may authenticate without mapping a consumer (a valid JWT from a configured issuer): in
+    // `any` mode that is success too, so later auth plugins must not turn the request into a 401.
+    if (st.consumer === undefined && st.by.length === 0) return true;
     return (ctx.route?.auth?.mode ?? 'any') === 'all';
   }
 

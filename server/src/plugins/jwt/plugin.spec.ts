@@ -50,9 +50,13 @@ describe('jwt plugin', () => {
           expires_at: new Date(Date.now() - 1000).toISOString(),
         },
       ],
-      routes: [R('all'), R('hs'), R('rs'), R('src'), R('claims'), R('map'), R('kid'), R('strict')],
+      routes: [R('all'), R('hs'), R('rs'), R('src'), R('claims'), R('map'), R('kid'), R('strict'), R('combo')],
       plugins: [
         { name: 'jwt', route: 'all', config: { issuers } },
+        // jwt authenticates without a consumer; introspection (later in order.ts) points at a closed port
+        // and would answer 503 if it ran: in `any` mode it must be skipped.
+        { name: 'jwt', route: 'combo', config: { issuers: [{ iss: 'hs', algorithms: ['HS256'], secret: HS }] } },
+        { name: 'oauth2-introspection', route: 'combo', config: { introspection_endpoint: 'http://127.0.0.1:1/introspect', timeout_ms: 200 } },
         { name: 'jwt', route: 'hs', config: { issuers: [{ iss: 'hs', algorithms: ['HS256'], secret: HS }], consumer_credentials: true } },
         { name: 'jwt', route: 'rs', config: { issuers: [{ iss: 'rs', algorithms: ['RS256', 'PS256'], public_key: rs.publicPem }] } },
         {
@@ -97,6 +101,13 @@ describe('jwt plugin', () => {
     const t = await sign(keys.get(alg)!, { iss: `iss-${alg}`, sub: 'u1', exp: nowSec() + 60 });
     const r = await send(gw.port, '/all', { headers: bearer(t) });
     expect(r.status).toBe(200);
+  });
+
+  it('counts a token without a consumer as authenticated in any-of mode: later auth plugins are skipped', async () => {
+    const ok = await send(gw.port, '/combo', { headers: bearer(hs({ sub: 'svc' })) });
+    expect(ok.status).toBe(200);
+    const bad = await send(gw.port, '/combo', { headers: bearer(hs({ sub: 'svc' }, { alg: 'none' })) });
+    expect(bad.status).not.toBe(200);
   });
 
   it('refuses a request without a token: 401, challenge without error (RFC 6750 §3.1)', async () => {
