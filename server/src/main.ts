@@ -13,12 +13,11 @@ import { createConfigStore } from './store/create-store.js';
 import { loadCredentialKeys, setActiveCredentialKeys } from './auth/secrets.js';
 import { FileConfigStore } from './store/file-config-store.js';
 import { PLUGINS } from './plugins/index.js';
-import { ProxyServer } from './proxy/proxy-server.js';
+import { WorkerProxyPlane } from './proxy/proxy-plane.js';
 import { ConfigRuntime } from './runtime/config-runtime.js';
 import { createAdminApp } from './admin/create-admin-app.js';
 import { demoDocument, startEchoUpstream } from './demo/echo-upstream.js';
 import { createRedisClient, waitReady } from './limits/redis-client.js';
-import { attachRedis } from './limits/backends.js';
 import { RedisThrottlerStorage } from './limits/throttler-storage.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,7 +37,8 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
   });
   logger.info({ store: store.kind, read_only: store.readOnly }, 'config store ready');
   // Consumers' credentials: the cluster's pepper and encryption key (auth/secrets.ts), for every snapshot.
-  setActiveCredentialKeys(await loadCredentialKeys(store, logger));
+  const credentialKeys = await loadCredentialKeys(store, logger);
+  setActiveCredentialKeys(credentialKeys);
 
   let demoUpstream: Server | undefined;
   if (env.demo && !store.readOnly) {
@@ -52,16 +52,19 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     if (usesDemo) demoUpstream = await startEchoUpstream(env.demoUpstreamPort);
   }
 
-  // One shared Redis client per node for limits (and the admin throttler); optional. Start-up waits for it
-  // briefly, then continues: limits on the `redis` policy follow their fault policy until it connects.
+  // The admin throttler's Redis client (the proxy worker has its own for limits); optional. Start-up waits
+  // for it briefly, then continues: limits on the `redis` policy follow their fault policy until it connects.
   const redis = env.redisUrl ? createRedisClient(env.redisUrl, logger) : undefined;
   if (redis) {
-    attachRedis(redis);
     if (!(await waitReady(redis, 2_000))) logger.warn('redis not reachable yet; continuing (limits follow their fault policy)');
   }
 
-  const proxy = new ProxyServer({ trustedProxies: env.trustedProxies, logger, nodeId: env.nodeId });
-  const runtime = new ConfigRuntime(store, proxy, PLUGINS, logger, env.nodeId);
+  // The data plane runs in its own thread and heap (proxy/proxy-plane.ts says why).
+  const proxy = new WorkerProxyPlane(
+    { trustedProxies: env.trustedProxies, nodeId: env.nodeId, logLevel: env.logLevel, redisUrl: env.redisUrl, credentialKeys },
+    logger,
+  );
+  const runtime = new ConfigRuntime(store, proxy, logger, env.nodeId);
   await runtime.start();
   await proxy.listen(env.proxyListen.host, env.proxyListen.port);
   logger.info(`proxy listening on ${env.proxyListen.host}:${env.proxyListen.port}`);
@@ -98,10 +101,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       await runtime.close();
       await store.close();
       throttlerStorage?.close();
-      if (redis) {
-        attachRedis(undefined);
-        redis.disconnect();
-      }
+      redis?.disconnect();
       await new Promise<void>((resolve) => (demoUpstream ? demoUpstream.close(() => resolve()) : resolve()));
     },
   };

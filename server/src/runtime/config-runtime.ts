@@ -1,16 +1,14 @@
 /**
- * Keeps the proxy's route table in step with the store: builds a snapshot from each new config version
- * off the hot path and swaps it in atomically. Reloads are coalesced (a burst of 100 changes builds at
+ * Keeps the proxy's route table in step with the store: hands each new config version to the proxy plane,
+ * which builds a snapshot off the hot path and swaps it in atomically. Reloads are coalesced (a burst of 100 changes builds at
  * most two snapshots back to back), and a store that cannot be read leaves the last good snapshot serving.
  */
 import type { Logger } from '../observability/logger.js';
 import type { ConfigDocument } from '../config/schema.js';
 import { emptyDocument } from '../config/schema.js';
-import type { PluginDefinition } from '../plugins/types.js';
 import type { ConfigStore } from '../store/config-store.js';
 import type { GatewayRuntime, GatewayStatus, SnapshotError } from './gateway-runtime.js';
-import { buildSnapshot } from '../proxy/snapshot.js';
-import type { ProxyServer } from '../proxy/proxy-server.js';
+import type { ProxyPlane } from '../proxy/proxy-plane.js';
 
 export const GATEHOUSE_VERSION = '0.1.0';
 
@@ -33,8 +31,7 @@ export class ConfigRuntime implements GatewayRuntime {
 
   constructor(
     private readonly store: ConfigStore,
-    private readonly proxy: ProxyServer,
-    private readonly plugins: ReadonlyMap<string, PluginDefinition>,
+    private readonly proxy: ProxyPlane,
     private readonly logger: Logger,
     private readonly nodeId: string,
   ) {}
@@ -90,16 +87,15 @@ export class ConfigRuntime implements GatewayRuntime {
     }
     if (!initial && current.version === this.version) return;
     const t0 = performance.now();
-    const snapshot = buildSnapshot(current.document, this.plugins, { version: current.version, logger: this.logger });
-    this.proxy.swap(snapshot);
+    const errors = await this.proxy.apply(current.document, current.version);
     this.version = current.version;
     this.document = current.document;
-    this.snapshotErrors = snapshot.errors;
+    this.snapshotErrors = errors;
     this.routeCount = current.document.routes.length;
     this.appliedAt = new Date();
     const ms = Math.round((performance.now() - t0) * 10) / 10;
-    this.logger.info({ version: current.version, routes: this.routeCount, build_ms: ms, errors: snapshot.errors.length }, 'config snapshot applied');
-    for (const e of snapshot.errors) this.logger.warn({ path: e.path }, `entity disabled: ${e.message}`);
+    this.logger.info({ version: current.version, routes: this.routeCount, build_ms: ms, errors: errors.length }, 'config snapshot applied');
+    for (const e of errors) this.logger.warn({ path: e.path }, `entity disabled: ${e.message}`);
   }
 
   private scheduleRetry(): void {

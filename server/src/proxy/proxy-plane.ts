@@ -1,0 +1,128 @@
+/**
+ * The data plane as the control plane sees it: apply a config document, read counters, listen, close.
+ * Two implementations: `InProcessProxyPlane` (tests, tools) and `WorkerProxyPlane`, which runs the proxy
+ * in its own worker thread. The worker is the default for a node because the proxy's tail latency depends
+ * on its V8 heap: with the admin plane (Nest, Prisma and their modules) in the same heap, collections
+ * grew and the proxy's p99 doubled (README, "Measurements"); a worker has a heap of its own.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ConfigDocument } from '../config/schema.js';
+import type { PluginDefinition } from '../plugins/types.js';
+import type { SnapshotError } from '../runtime/gateway-runtime.js';
+import type { CredentialKeys } from '../auth/secrets.js';
+import { buildSnapshot } from './snapshot.js';
+import { ProxyServer } from './proxy-server.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface ProxyStats {
+  active: number;
+  total: number;
+  requests: number;
+}
+
+export interface ProxyPlane {
+  /** Builds a snapshot from `document` and swaps it in; resolves with the entities it had to disable. */
+  apply(document: ConfigDocument, version: number): Promise<SnapshotError[]>;
+  listen(host: string, port: number): Promise<void>;
+  /** Stops accepting, drains in-flight requests for up to `graceMs`, then closes. */
+  close(graceMs: number): Promise<void>;
+  /** The latest counters (the worker reports them every 250 ms). */
+  stats(): ProxyStats;
+}
+
+export class InProcessProxyPlane implements ProxyPlane {
+  constructor(
+    private readonly proxy: ProxyServer,
+    private readonly plugins: ReadonlyMap<string, PluginDefinition>,
+    private readonly logger: Logger,
+  ) {}
+  async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
+    const snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
+    this.proxy.swap(snapshot);
+    return snapshot.errors;
+  }
+  listen(host: string, port: number): Promise<void> {
+    return this.proxy.listen(host, port);
+  }
+  close(graceMs: number): Promise<void> {
+    return this.proxy.close(graceMs);
+  }
+  stats(): ProxyStats {
+    return this.proxy.stats();
+  }
+}
+
+/** What the worker needs at start; everything is structured-clonable. */
+export interface ProxyWorkerData {
+  trustedProxies: string[];
+  nodeId: string;
+  logLevel: string;
+  redisUrl: string | undefined;
+  credentialKeys: CredentialKeys;
+}
+
+export type ToWorker =
+  | { type: 'apply'; id: number; document: ConfigDocument; version: number }
+  | { type: 'listen'; id: number; host: string; port: number }
+  | { type: 'close'; id: number; graceMs: number };
+
+export type FromWorker =
+  | { type: 'done'; id: number; errors?: SnapshotError[]; failure?: string }
+  | { type: 'stats'; stats: ProxyStats };
+
+export class WorkerProxyPlane implements ProxyPlane {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: SnapshotError[]) => void; reject: (e: Error) => void }>();
+  private latest: ProxyStats = { active: 0, total: 0, requests: 0 };
+  private exited: Error | undefined;
+
+  constructor(data: ProxyWorkerData, logger: Logger) {
+    this.worker = new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData: data });
+    this.worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'stats') {
+        this.latest = msg.stats;
+        return;
+      }
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.failure !== undefined) p.reject(new Error(msg.failure));
+      else p.resolve(msg.errors ?? []);
+    });
+    this.worker.on('error', (err) => logger.error({ err }, 'proxy worker failed'));
+    this.worker.on('exit', (code) => {
+      this.exited = new Error(`proxy worker exited with code ${code}`);
+      for (const p of this.pending.values()) p.reject(this.exited);
+      this.pending.clear();
+      // A node without its data plane must not keep answering health checks as if it served traffic.
+      if (code !== 0) {
+        logger.fatal({ code }, 'proxy worker exited; stopping the node');
+        process.exit(1);
+      }
+    });
+  }
+
+  private call(msg: ToWorker): Promise<SnapshotError[]> {
+    if (this.exited) return Promise.reject(this.exited);
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject });
+      this.worker.postMessage(msg);
+    });
+  }
+
+  apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
+    return this.call({ type: 'apply', id: this.nextId++, document, version });
+  }
+  async listen(host: string, port: number): Promise<void> {
+    await this.call({ type: 'listen', id: this.nextId++, host, port });
+  }
+  async close(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    await this.call({ type: 'close', id: this.nextId++, graceMs });
+    await this.worker.terminate();
+  }
+  stats(): ProxyStats {
+    return this.latest;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Entry point of the proxy worker thread (see proxy-plane.ts for why the data plane has a thread and a
+ * heap of its own). It owns the ProxyServer, builds snapshots from the documents the control thread
+ * posts, and reports its counters.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../observability/logger.js';
+import { setActiveCredentialKeys } from '../auth/secrets.js';
+import { PLUGINS } from '../plugins/index.js';
+import { createRedisClient } from '../limits/redis-client.js';
+import { attachRedis } from '../limits/backends.js';
+import { ProxyServer } from './proxy-server.js';
+import { InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker } from './proxy-plane.js';
+
+const STATS_INTERVAL_MS = 250;
+
+const data = workerData as ProxyWorkerData;
+const port = parentPort!;
+const logger = createLogger(data.logLevel, { node: data.nodeId, thread: 'proxy' });
+setActiveCredentialKeys(data.credentialKeys);
+// Limits on the `redis` policy use this thread's own client; counters are in Redis, so it is the same
+// state the other nodes see.
+const redis = data.redisUrl ? createRedisClient(data.redisUrl, logger) : undefined;
+if (redis) attachRedis(redis);
+const server = new ProxyServer({ trustedProxies: data.trustedProxies, logger, nodeId: data.nodeId });
+const plane = new InProcessProxyPlane(server, PLUGINS, logger);
+
+const timer = setInterval(function reportStats() {
+  port.postMessage({ type: 'stats', stats: server.stats() } satisfies FromWorker);
+}, STATS_INTERVAL_MS);
+timer.unref();
+
+async function handle(msg: ToWorker): Promise<FromWorker> {
+  switch (msg.type) {
+    case 'apply':
+      return { type: 'done', id: msg.id, errors: await plane.apply(msg.document, msg.version) };
+    case 'listen':
+      await plane.listen(msg.host, msg.port);
+      return { type: 'done', id: msg.id };
+    case 'close':
+      await plane.close(msg.graceMs);
+      clearInterval(timer);
+      if (redis) {
+        attachRedis(undefined);
+        redis.disconnect();
+      }
+      return { type: 'done', id: msg.id };
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  handle(msg).then(
+    (reply) => {
+      if (reply.type === 'done' && msg.type !== 'close') port.postMessage({ type: 'stats', stats: server.stats() } satisfies FromWorker);
+      port.postMessage(reply);
+    },
+    (err: unknown) => port.postMessage({ type: 'done', id: msg.id, failure: (err as Error).message } satisfies FromWorker),
+  );
+});
