@@ -9,8 +9,8 @@ import { emptyDocument } from '../config/schema.js';
 import type { ConfigStore } from '../store/config-store.js';
 import type { GatewayRuntime, GatewayStatus, SnapshotError } from './gateway-runtime.js';
 import type { ProxyPlane } from '../proxy/proxy-plane.js';
+import { GATEHOUSE_VERSION } from '../version.js';
 
-export const GATEHOUSE_VERSION = '0.1.0';
 
 /** How often a node that failed to read the store retries, and re-checks the version as a safety net. */
 const RETRY_MS = 2_000;

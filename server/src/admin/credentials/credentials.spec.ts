@@ -1,8 +1,8 @@
 // The credentials API over the real store, checked against a real proxy built from the store's document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCredentialKeys, setActiveCredentialKeys } from '../../auth/secrets.js';
-import { send, startGateway, startUpstream, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
-import { createHarness, expectProblem, type Harness } from '../test-support/admin-harness.js';
+import { send, startUpstream, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
+import { createHarness, expectProblem, keyAuthProxy, type Harness } from '../test-support/admin-harness.js';
 
 describe('consumer credentials API', () => {
   let h: Harness;
@@ -23,19 +23,7 @@ describe('consumer credentials API', () => {
     await h.close();
   });
 
-  /** A proxy on the store's current document, with key-auth on one route. */
-  async function gateway(): Promise<Gateway> {
-    const { document } = await h.store.current();
-    const doc = {
-      ...document,
-      services: [{ name: 's', url: `http://${up.address}` }],
-      routes: [{ name: 'r', service: 's', paths: ['/r'] }],
-      plugins: [{ name: 'key-auth', route: 'r', config: {} }],
-    };
-    if (gw) gw.apply(doc);
-    else gw = await startGateway(doc);
-    return gw;
-  }
+  const gateway = async (): Promise<Gateway> => (gw = await keyAuthProxy(h.store, up, gw));
 
   it('creates a key shown once, stores only its keyed hash, and the proxy accepts it', async () => {
     const res = await h.request('POST', base, { body: { kind: 'key-auth', tags: ['mobile'] } });

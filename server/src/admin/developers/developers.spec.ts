@@ -2,8 +2,8 @@
 // against a real proxy built from the store's document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCredentialKeys, setActiveCredentialKeys } from '../../auth/secrets.js';
-import { send, startGateway, startUpstream, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
-import { createHarness, expectProblem, type Harness } from '../test-support/admin-harness.js';
+import { send, startUpstream, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
+import { createHarness, expectProblem, keyAuthProxy, type Harness } from '../test-support/admin-harness.js';
 import { MAX_KEYS_PER_APP } from './developer-accounts.js';
 import { developerSettingsFromEnv } from './developers.service.js';
 
@@ -36,19 +36,7 @@ describe('developer portal API', () => {
     await h.close();
   });
 
-  /** A proxy on the store's current document with key-auth on one route. */
-  async function gateway(): Promise<Gateway> {
-    const { document } = await h.store.current();
-    const doc = {
-      ...document,
-      services: [{ name: 's', url: `http://${up.address}` }],
-      routes: [{ name: 'r', service: 's', paths: ['/r'] }],
-      plugins: [{ name: 'key-auth', route: 'r', config: {} }],
-    };
-    if (gw) gw.apply(doc);
-    else gw = await startGateway(doc);
-    return gw;
-  }
+  const gateway = async (): Promise<Gateway> => (gw = await keyAuthProxy(h.store, up, gw));
 
   const signup = (username: string, extra: Record<string, unknown> = {}) =>
     h.request('POST', '/developers/signup', { token: null, body: { username, password: PASSWORD, ...extra } });

@@ -3,14 +3,14 @@
  */
 import { Controller, Get, Header } from '@nestjs/common';
 import { Public } from '../auth/roles.decorator.js';
-import { GATEHOUSE_ADMIN_VERSION } from './version.js';
+import { GATEHOUSE_VERSION } from '../../version.js';
 import { buildOpenApi } from './openapi.builder.js';
 import { DOCS_PAGE } from './docs-page.js';
 
 @Controller()
 @Public()
 export class OpenApiController {
-  private readonly document = buildOpenApi({ version: GATEHOUSE_ADMIN_VERSION });
+  private readonly document = buildOpenApi({ version: GATEHOUSE_VERSION });
 
   @Get('openapi.json')
   openapi(): Record<string, unknown> { return this.document; }

@@ -10,6 +10,7 @@ import { createConfigStore } from '../../store/create-store.js';
 import type { ConfigStore } from '../../store/config-store.js';
 import type { AdminEnv } from '../admin-env.js';
 import { createAdminApp, type AdminApp } from '../create-admin-app.js';
+import { startGateway, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
 import { RecordingRuntime } from './recording-runtime.js';
 import { stampPlugin } from './test-plugin.js';
 
@@ -88,4 +89,23 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code:
   expect(body.code).toBe(code);
   expect(body.status).toBe(status);
   return body;
+}
+
+/**
+ * A real proxy on the store's current document (so it sees the credentials the admin API created), with
+ * key-auth on route `/r` to `upstream`: started on the first call, re-applied on later ones.
+ */
+export async function keyAuthProxy(store: ConfigStore, upstream: Upstream, running: Gateway | undefined): Promise<Gateway> {
+  const { document } = await store.current();
+  const doc = {
+    ...document,
+    services: [{ name: 's', url: `http://${upstream.address}` }],
+    routes: [{ name: 'r', service: 's', paths: ['/r'] }],
+    plugins: [{ name: 'key-auth', route: 'r', config: {} }],
+  };
+  if (running) {
+    running.apply(doc);
+    return running;
+  }
+  return startGateway(doc);
 }
