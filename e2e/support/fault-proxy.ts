@@ -1,0 +1,1 @@
+export * from '../../server/src/test-support/fault-proxy.js';
