@@ -61,7 +61,15 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
 
   // The data plane runs in its own thread and heap (proxy/proxy-plane.ts says why).
   const proxy = new WorkerProxyPlane(
-    { trustedProxies: env.trustedProxies, nodeId: env.nodeId, logLevel: env.logLevel, redisUrl: env.redisUrl, credentialKeys },
+    {
+      trustedProxies: env.trustedProxies,
+      nodeId: env.nodeId,
+      logLevel: env.logLevel,
+      redisUrl: env.redisUrl,
+      credentialKeys,
+      maxHeaderSize: env.maxHeaderSize,
+      maxUriLength: env.maxUriLength,
+    },
     logger,
   );
   const runtime = new ConfigRuntime(store, proxy, logger, env.nodeId);

@@ -42,6 +42,11 @@ import { NestedController } from './entities/nested.controller.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { SystemController } from './system/system.controller.js';
 import { SystemService } from './system/system.service.js';
+import { AdminEventBus } from './resilience/event-bus.js';
+import { EventsController } from './resilience/events.controller.js';
+import { MetricsController, metricsPublicFromEnv, PublicMetricsController } from './resilience/metrics.controller.js';
+import { ResilienceController } from './resilience/resilience.controller.js';
+import { ResilienceService } from './resilience/resilience.service.js';
 
 export interface AdminModuleDeps {
   store: ConfigStore;
@@ -74,7 +79,8 @@ export class AdminModule {
     return {
       module: AdminModule,
       imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later', ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
-      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, NestedController, ConfigController, SystemController, OpenApiController],
+      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, NestedController, ConfigController, SystemController, OpenApiController,
+        ResilienceController, EventsController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
       providers: [
         ...values,
         createJwtStrategy(deps.auth.strategyName),
@@ -88,6 +94,8 @@ export class AdminModule {
         { provide: DEVELOPER_SETTINGS, useValue: developerSettingsFromEnv() },
         ConfigService,
         SystemService,
+        AdminEventBus,
+        ResilienceService,
         // Order matters: authentication puts the caller on the request, then roles are checked.
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },

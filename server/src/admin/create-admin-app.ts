@@ -99,6 +99,15 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
     route.bodyLimit ??= url === '/config' || url.startsWith('/config/') ? CONFIG_BODY_LIMIT : DEFAULT_BODY_LIMIT;
     for (const method of [route.method].flat()) routes.push({ method, url });
   });
+  // An empty JSON body is no body: clients (fetch wrappers, the dashboard) send `content-type: application/json`
+  // on every call, DELETE included, and Fastify's own parser answers those with a 400. Non-empty bodies go
+  // through Fastify's parser with its prototype-poisoning protection.
+  // (Nest's own body parsers are off: it would register a second `application/json` parser.)
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, function jsonOrNothing(req, body, done) {
+    if (body === '') return done(null, undefined);
+    parseJson(req, body as string, done);
+  });
   // YAML bodies reach the handlers as text; the config service parses them and reports syntax errors by field.
   fastify.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, function yamlAsText(_req, body, done) {
     done(null, body);
@@ -116,7 +125,7 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
       throttlerStorage: deps.throttlerStorage,
     }),
     adapter,
-    { logger: nestLogger(deps.logger), abortOnError: false },
+    { logger: nestLogger(deps.logger), abortOnError: false, bodyParser: false },
   );
   await app.init();
   if (serveDashboard) {

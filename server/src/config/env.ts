@@ -27,6 +27,10 @@ export interface GatewayEnv {
   demoUpstreamPort: number;
   nodeId: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Largest request head the proxy accepts, in bytes (431 above). */
+  maxHeaderSize: number;
+  /** Longest request target the proxy accepts, in characters (414 above). */
+  maxUriLength: number;
 }
 
 export class EnvError extends Error {
@@ -67,6 +71,13 @@ function parseBool(name: string, value: string | undefined, fallback: boolean): 
   throw new EnvError(name, `expected true/false, got '${value}'`);
 }
 
+function parseSize(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < min || n > max) throw new EnvError(name, `expected an integer from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
@@ -98,5 +109,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
     demoUpstreamPort: demoPort,
     nodeId: env.GATEHOUSE_NODE_ID || `${process.pid}`,
     logLevel,
+    maxHeaderSize: parseSize('GATEHOUSE_MAX_HEADER_SIZE', env.GATEHOUSE_MAX_HEADER_SIZE, 16 * 1024, 1024, 1024 * 1024),
+    maxUriLength: parseSize('GATEHOUSE_MAX_URI_LENGTH', env.GATEHOUSE_MAX_URI_LENGTH, 8 * 1024, 256, 1024 * 1024),
   };
 }

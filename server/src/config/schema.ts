@@ -42,7 +42,29 @@ export const ServiceSchema = Type.Object(
     connect_timeout: Millis('Time allowed to open a connection to a target before answering 504', 5_000),
     write_timeout: Millis('Time allowed between two writes of the request to the target before answering 504', 60_000),
     read_timeout: Millis('Time allowed between two reads of the response from the target before answering 504', 60_000),
-    retries: Type.Integer({ minimum: 0, maximum: 10, default: 0, description: 'Retries on connection failure, to another target when the upstream has one.' }),
+    retries: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 0,
+      description:
+        'Retries, to another target when the upstream has one: on connection failures (any method, the request never reached the target), on resets and on `retry_on_statuses` (idempotent methods without a streamed body only).',
+    }),
+    retry_on_statuses: Type.Array(Type.Integer({ minimum: 500, maximum: 599 }), {
+      default: [],
+      maxItems: 20,
+      description: 'Upstream statuses that are retried like a failed connection, e.g. `[502, 503, 504]`. Empty: statuses are never retried.',
+    }),
+    retry_budget: Type.Object(
+      {
+        ratio: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Retries allowed as a share of the requests of the last 10 seconds.' }),
+        min_per_second: Type.Integer({ minimum: 0, maximum: 100_000, default: 10, description: 'Retries always allowed per second, so a quiet service can still retry.' }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: "Caps this node's retries so they cannot multiply the load during an outage (Linkerd's retry budget); a retry over the budget answers the failure at once.",
+      },
+    ),
     enabled: Type.Boolean({ default: true, description: 'A disabled service answers 503 on all its routes.' }),
     tags: Tags,
   },
@@ -112,6 +134,62 @@ export type TargetConfig = Static<typeof TargetSchema>;
 export const LB_ALGORITHMS = ['round-robin', 'weighted-round-robin', 'least-connections', 'consistent-hashing'] as const;
 export const HASH_ON = ['none', 'header', 'cookie', 'ip', 'consumer'] as const;
 
+const HttpStatuses = (description: string, def: number[]) =>
+  Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: def, maxItems: 100, description });
+
+/** Kong's upstream `healthchecks`, reduced to what the balancer acts on. */
+export const HealthchecksSchema = Type.Object(
+  {
+    active: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Probe every target periodically with an HTTP request.' }),
+        type: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http', description: 'Protocol of the probes.' }),
+        https_verify_certificate: Type.Boolean({ default: true, description: "Verify the target's TLS certificate on https probes." }),
+        http_path: Type.String({ pattern: '^/', maxLength: 2048, default: '/', description: 'Path (and query) requested by a probe.' }),
+        headers: Type.Optional(
+          Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String({ maxLength: 1024 }), {
+            description: 'Extra request headers sent with every probe, e.g. a Host header.',
+          }),
+        ),
+        interval: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5_000, description: 'Time between the starts of two probes of a target (milliseconds); a probe never overlaps the previous one.' }),
+        timeout: Millis('A probe without a complete response within this time fails', 1_000),
+        healthy: Type.Object(
+          {
+            successes: Type.Integer({ minimum: 1, maximum: 255, default: 2, description: 'Consecutive successful probes that bring an unhealthy target back.' }),
+            http_statuses: HttpStatuses('Probe statuses counted as successes.', [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308]),
+          },
+          { additionalProperties: false, default: {}, description: 'When a target is marked healthy.' },
+        ),
+        unhealthy: Type.Object(
+          {
+            failures: Type.Integer({ minimum: 1, maximum: 255, default: 3, description: 'Consecutive failed probes (connection error, timeout, or one of http_statuses) that mark a target unhealthy.' }),
+            http_statuses: HttpStatuses('Probe statuses counted as failures; a status in neither list counts for nothing.', [429, 500, 503]),
+          },
+          { additionalProperties: false, default: {}, description: 'When a target is marked unhealthy.' },
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'Active checks: probes sent by the gateway, which also bring targets back.' },
+    ),
+    passive: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Watch proxied traffic and eject targets that keep failing.' }),
+        unhealthy: Type.Object(
+          {
+            failures: Type.Integer({ minimum: 1, maximum: 255, default: 5, description: 'Consecutive failures (connection refused or reset, or one of http_statuses) that eject a target.' }),
+            timeouts: Type.Integer({ minimum: 1, maximum: 255, default: 3, description: 'Consecutive timeouts that eject a target, counted apart from failures.' }),
+            http_statuses: HttpStatuses('Response statuses counted as failures; any other status is a success and resets both counts.', [500, 502, 503, 504]),
+          },
+          { additionalProperties: false, default: {}, description: 'When a target is ejected.' },
+        ),
+        eject_duration: Millis('An ejected target gets traffic again after this; with active checks on, the probes decide instead', 30_000),
+      },
+      { additionalProperties: false, default: {}, description: 'Passive checks (circuit breaking per target) based on proxied responses.' },
+    ),
+  },
+  { additionalProperties: false, $id: 'Healthchecks', description: 'Health checks of the targets; the balancer skips unhealthy ones, and answers 503 when none is left.' },
+);
+export type HealthchecksConfig = Static<typeof HealthchecksSchema>;
+
 export const UpstreamSchema = Type.Object(
   {
     name: Name('Unique name; a service whose host equals this name balances over its targets.'),
@@ -125,6 +203,7 @@ export const UpstreamSchema = Type.Object(
     keepalive_connections: Type.Integer({ minimum: 1, maximum: 10_000, default: 256, description: 'Maximum pooled connections per target.' }),
     keepalive_timeout: Millis('Idle keep-alive connections are closed after this', 60_000),
     targets: Type.Array(TargetSchema, { default: [], maxItems: 1000, description: 'Instances of this upstream.' }),
+    healthchecks: Type.Optional(HealthchecksSchema),
     tags: Tags,
   },
   { additionalProperties: false, $id: 'Upstream', description: 'A load-balanced group of targets.' },

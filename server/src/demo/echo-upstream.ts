@@ -18,6 +18,8 @@ export function demoDocument(port: number): ConfigDocument {
         write_timeout: 60000,
         read_timeout: 60000,
         retries: 0,
+        retry_on_statuses: [],
+        retry_budget: { ratio: 0.2, min_per_second: 10 },
         enabled: true,
         tags: ['demo'],
       },

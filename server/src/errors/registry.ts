@@ -20,6 +20,14 @@ export const ERRORS = {
   GW_ERR_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'The rate limit could not be checked (its store is unavailable)' },
   GW_ERR_BODY_TOO_LARGE: { status: 413, title: 'The request body is larger than a plugin of this route accepts' },
   GW_ERR_CONCURRENCY_LIMITED: { status: 429, title: 'Too many requests in flight for this key; retry later' },
+  // Resilience (issue 5)
+  GW_ERR_CIRCUIT_OPEN: { status: 503, title: 'The circuit breaker of the upstream is open; retry later' },
+  GW_ERR_NOT_CACHED: { status: 504, title: 'The request accepts only a cached response (Cache-Control: only-if-cached) and none is stored' },
+  // Load shedding and size limits (issue 5).
+  GW_ERR_OVERLOADED: { status: 503, title: 'The gateway is overloaded and sheds requests; retry later' },
+  GW_ERR_LENGTH_REQUIRED: { status: 411, title: 'A Content-Length header is required for a request body on this route' },
+  GW_ERR_URI_TOO_LONG: { status: 414, title: 'The request target is longer than the gateway accepts' },
+  GW_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are larger than the gateway accepts' },
   // Admin API
   GW_ERR_ADMIN_VALIDATION: { status: 400, title: 'The request body is invalid' },
   GW_ERR_ADMIN_NOT_FOUND: { status: 404, title: 'No such entity' },

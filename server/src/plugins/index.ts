@@ -13,7 +13,11 @@ import jwt from './jwt/plugin.js';
 import oauth2Introspection from './oauth2-introspection/plugin.js';
 import rateLimiting from './rate-limiting/plugin.js';
 import concurrencyLimit from './concurrency-limit/plugin.js';
+import loadShedding from './load-shedding/plugin.js';
+import requestSizeLimiting from './request-size-limiting/plugin.js';
+import circuitBreaker from './circuit-breaker/plugin.js';
+import proxyCache from './proxy-cache/plugin.js';
 
-const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, acl];
+const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, acl, loadShedding, requestSizeLimiting, circuitBreaker, proxyCache];
 
 export const PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(BUILT_IN.map((p) => [p.name, p]));

@@ -4,7 +4,9 @@
  * A plugin missing from this list cannot be registered (index.ts checks it at start).
  */
 export const PLUGIN_ORDER: readonly { name: string; why: string }[] = [
+  { name: 'load-shedding', why: 'the cheapest refusal: reads one flag and one counter, so an overloaded node spends nothing on requests it cannot serve (before request-termination and auth, which cost more)' },
   { name: 'request-termination', why: 'answers without touching anything else; runs before auth so a maintenance window needs no credentials' },
+  { name: 'request-size-limiting', why: 'a Content-Length comparison needing no credentials; before auth so an oversized body is refused before any verification (hmac-auth may buffer the body)' },
   // Authentication (issue 3): cheapest first, so in `any` mode a request with an API key never pays for a
   // scrypt or HMAC verification; all before acl, which needs the consumer they set.
   { name: 'key-auth', why: 'one HMAC + one map lookup; the cheapest credential, tried first in any-of mode' },
@@ -15,6 +17,8 @@ export const PLUGIN_ORDER: readonly { name: string; why: string }[] = [
   { name: 'acl', why: 'authorization: needs the consumer (and jwt claims) set by every auth plugin above' },
   { name: 'concurrency-limit', why: 'after auth and acl (keys by consumer/credential; unauthorised requests never take a slot), before rate-limiting so a request refused for concurrency does not use rate budget' },
   { name: 'rate-limiting', why: 'after auth and acl: keys by the consumer/credential/JWT claims they set, and requests refused by auth do not use anyone\'s budget' },
+  { name: 'proxy-cache', why: 'upstream phase, so after every access plugin: a stored answer is only given to a client that auth and acl let through, and a hit still takes a concurrency slot and counts against the rate budget (the cache saves upstream work, not quota); before circuit-breaker so a hit is served while the breaker is open and is not counted as an upstream outcome' },
+  { name: 'circuit-breaker', why: 'upstream phase: only hands the upstream exchange to the breaker, which acts when the request is sent, so every access check has passed by then' },
   { name: 'response-headers', why: 'only adds headers to the response; order-independent, last so it can override upstream headers' },
 ];
 

@@ -19,6 +19,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { LimiterBackends } from '../limits/backends.js';
 import type { ConsumerConfig } from '../config/schema.js';
 import type { CredentialIndex } from '../auth/credential-index.js';
+import type { ErrorCode } from '../errors/registry.js';
 
 export type Phase = 'rewrite' | 'access' | 'upstream' | 'response' | 'log';
 export const PHASES: readonly Phase[] = ['rewrite', 'access', 'upstream', 'response', 'log'];
@@ -100,6 +101,67 @@ export interface RequestContext {
    * problem+json when the plugin lets it propagate). Requests without a body resolve to an empty buffer.
    */
   readBody(limit: number): Promise<Buffer>;
+  /**
+   * Observes the upstream response as it streams to the client (proxy-cache, the circuit breaker's
+   * serve-last-good strategy). Call in the access or upstream phase; the tap sees the head as sent to the
+   * client (after the response phase) and every body chunk, without delaying them. Answers the gateway
+   * makes itself (`respond`, errors) are not tapped. A tap is a per-request object.
+   */
+  tapResponse(tap: ResponseTap): void;
+  /**
+   * Hands the request's upstream exchange to a guard (the circuit breaker): instead of sending the request,
+   * the proxy calls `guard.enter`, and reports the outcome to `guard.settle`. Call in the access or
+   * upstream phase; the last guard set wins.
+   */
+  guardUpstream(guard: UpstreamGuard): void;
+  /**
+   * Refuses the request while its upstream exchange runs (e.g. a streamed body grew over a limit): the
+   * upstream request is aborted and the client gets `code` as problem+json, or a cut connection when the
+   * response head was already sent.
+   */
+  abortUpstream(code: ErrorCode, detail?: string): void;
+}
+
+/** How an upstream attempt failed before a response head arrived. */
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'client-abort' | 'other';
+
+/** Takes over a request's upstream exchange (see RequestContext.guardUpstream). */
+export interface UpstreamGuard {
+  /** Instead of the first attempt: call `ex.proceed()` (now or later), `ex.proceedTo(service)`, or answer. */
+  enter(ex: GuardedExchange): void;
+  /**
+   * The exchange started by `proceed()` ended: `status` is the upstream's once its head arrived (after the
+   * service's own retries), else 0 with the kind of failure. Called once per `proceed()`.
+   */
+  settle(ex: GuardedExchange, status: number, failure: UpstreamFailureKind | undefined): void;
+}
+
+/** The request as a guard drives it. */
+export interface GuardedExchange extends RequestContext {
+  /** The balancing group of the route's service: its upstream's name, else its host and port. */
+  readonly serviceGroup: string;
+  /** True once the client went away or the response is finished: a delayed guard must stop. */
+  readonly finished: boolean;
+  /** Per-request scratch space of the guard. */
+  guardState: unknown;
+  /** Sends the request to the route's service now. */
+  proceed(): void;
+  /** Sends the request to another service of the config instead (unguarded); false when it does not exist or is disabled. */
+  proceedTo(service: string): boolean;
+  /** Answers now with this response (response-phase plugins still run). */
+  answer(status: number, body: string | Buffer | undefined, headers: OutgoingHttpHeaders): void;
+  /** Answers now with the gateway's problem+json error, plus extra headers (e.g. Retry-After). */
+  fail(code: ErrorCode, detail: string, headers?: OutgoingHttpHeaders): void;
+}
+
+/** A per-request observer of the upstream response; see RequestContext.tapResponse. */
+export interface ResponseTap {
+  onHead(status: number, headers: Readonly<OutgoingHttpHeaders>): void;
+  onData(chunk: Buffer): void;
+  /** The whole body was sent to the client. */
+  onEnd(): void;
+  /** The response was cut short (upstream failure or the client went away): discard what was collected. */
+  onAbort(): void;
 }
 
 /** A phase method either finishes synchronously or returns a promise; the pipeline only awaits the latter. */
@@ -127,6 +189,8 @@ export interface PluginDeps {
   readonly attachedTo?: { readonly service?: string; readonly route?: string; readonly consumer?: string };
   /** One map per snapshot shared by all instances built for it (e.g. rate-limiting overrides find the global instance here). */
   readonly shared?: Map<string, unknown>;
+  /** Service name → its balancing group (see GuardedExchange.serviceGroup), for state kept per group. */
+  readonly serviceGroups?: ReadonlyMap<string, string>;
   /** Limiter state stores (rate limits, concurrency); defaults to the process-wide ones (limits/backends.ts). */
   readonly limiters?: LimiterBackends;
 }

@@ -1,9 +1,13 @@
 /**
  * Target selection for one upstream: round-robin, smooth weighted round-robin (nginx's algorithm),
  * weighted least-connections and consistent hashing on a ketama-style ring. A weight of 0 drains a
- * target: it gets no new requests, and in-flight ones finish.
+ * target: it gets no new requests, and in-flight ones finish. Every algorithm skips a target whose
+ * `health.up` is false (resilience/health.ts) and answers undefined when none is left.
  */
 import type { LB_ALGORITHMS } from '../config/schema.js';
+import { ALWAYS_UP, type TargetHealth } from '../resilience/health.js';
+
+export type { TargetHealth };
 
 export type Algorithm = (typeof LB_ALGORITHMS)[number];
 
@@ -17,6 +21,8 @@ export class Target {
     readonly host: string,
     readonly port: number,
     readonly weight: number,
+    /** Read by the balancer, fed by the proxy's reports; ALWAYS_UP when the upstream has no health checks. */
+    readonly health: TargetHealth = ALWAYS_UP,
   ) {}
 }
 
@@ -31,20 +37,40 @@ export function parseHostPort(address: string): { host: string; port: number } {
 export interface Balancer {
   readonly targets: readonly Target[];
   /**
-   * Picks a target, avoiding the ones in `exclude` when another is available (retries go elsewhere).
-   * `hashKey` is only read by consistent hashing. Returns undefined when every target is drained.
+   * Picks a healthy target, avoiding the ones in `exclude` when another healthy one is available (retries
+   * go elsewhere). `hashKey` is only read by consistent hashing. Returns undefined when every target is
+   * drained or unhealthy.
    */
   pick(hashKey: string, exclude: readonly Target[] | undefined): Target | undefined;
 }
 
-/** FNV-1a, 32 bit: cheap and well spread for short keys. */
+/**
+ * FNV-1a, 32 bit, with murmur3's finaliser. FNV alone barely moves the high bits for keys that differ in
+ * their last character (`u1`, `u2`… land within 1/256 of the ring of each other), so similar keys and a
+ * target's own points (`addr#0`, `addr#1`…) clustered on the ring and one target could own them all.
+ */
 export function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** Whether some healthy target is not in `exclude`, i.e. whether excluded ones must be passed over. */
+function canAvoid(live: readonly Target[], exclude: readonly Target[] | undefined): boolean {
+  if (exclude === undefined || exclude.length === 0) return false;
+  for (let i = 0; i < live.length; i++) {
+    const t = live[i]!;
+    if (t.health.up && !exclude.includes(t)) return true;
+  }
+  return false;
 }
 
 class RoundRobin implements Balancer {
@@ -56,12 +82,16 @@ class RoundRobin implements Balancer {
   pick(_key: string, exclude: readonly Target[] | undefined): Target | undefined {
     const live = this.live;
     const n = live.length;
-    if (n === 0) return undefined;
+    let fallback: Target | undefined;
     for (let tries = 0; tries < n; tries++) {
-      const t = live[this.next++ % n]!;
+      const i = this.next;
+      this.next = i + 1 >= n ? 0 : i + 1;
+      const t = live[i]!;
+      if (!t.health.up) continue;
       if (!exclude || !exclude.includes(t)) return t;
+      fallback ??= t;
     }
-    return live[this.next++ % n];
+    return fallback;
   }
 }
 
@@ -75,11 +105,13 @@ class WeightedRoundRobin implements Balancer {
   }
   pick(_key: string, exclude: readonly Target[] | undefined): Target | undefined {
     const live = this.live;
+    const avoid = canAvoid(live, exclude);
     let best: Target | undefined;
     let total = 0;
     for (let i = 0; i < live.length; i++) {
       const t = live[i]!;
-      if (exclude && exclude.includes(t) && live.length > exclude.length) continue;
+      // A target left out neither gains nor pays weight, so the others' turns stay smooth meanwhile.
+      if (!t.health.up || (avoid && exclude!.includes(t))) continue;
       t.current += t.weight;
       total += t.weight;
       if (!best || t.current > best.current) best = t;
@@ -99,12 +131,13 @@ class LeastConnections implements Balancer {
   pick(_key: string, exclude: readonly Target[] | undefined): Target | undefined {
     const live = this.live;
     const n = live.length;
+    const avoid = canAvoid(live, exclude);
     let best: Target | undefined;
     let bestScore = Infinity;
     const s = this.start++;
     for (let k = 0; k < n; k++) {
       const t = live[(s + k) % n]!;
-      if (exclude && exclude.includes(t) && n > exclude.length) continue;
+      if (!t.health.up || (avoid && exclude!.includes(t))) continue;
       const score = (t.active + 1) / t.weight;
       if (score < bestScore) {
         bestScore = score;
@@ -144,14 +177,17 @@ class ConsistentHashing implements Balancer {
       if (this.points[mid]! < h) lo = mid + 1;
       else hi = mid;
     }
-    const first = this.owners[lo % n]!;
-    if (!exclude || !exclude.includes(first)) return first;
-    // A retry walks the ring to the next distinct target, so it stays deterministic for the key.
-    for (let k = 1; k < n; k++) {
-      const t = this.owners[(lo + k) % n]!;
-      if (!exclude.includes(t)) return t;
+    // An unhealthy owner or a retry walks the ring to the next target, so the choice stays
+    // deterministic for the key and only the keys of the missing target move.
+    const owners = this.owners;
+    let fallback: Target | undefined;
+    for (let k = 0; k < n; k++) {
+      const t = owners[(lo + k) % n]!;
+      if (!t.health.up) continue;
+      if (!exclude || !exclude.includes(t)) return t;
+      fallback ??= t;
     }
-    return first;
+    return fallback;
   }
 }
 

@@ -13,6 +13,10 @@ import type { CredentialKeys } from '../auth/secrets.js';
 import { buildSnapshot } from './snapshot.js';
 import { ProxyServer } from './proxy-server.js';
 import type { Logger } from '../observability/logger.js';
+import type { EventListener, GatewayEvent } from '../observability/events.js';
+import { purgeCache, resilienceView, subscribeResilienceEvents, type ResilienceView } from './resilience-view.js';
+
+export type { ResilienceView };
 
 export interface ProxyStats {
   active: number;
@@ -28,6 +32,12 @@ export interface ProxyPlane {
   close(graceMs: number): Promise<void>;
   /** The latest counters (the worker reports them every 250 ms). */
   stats(): ProxyStats;
+  /** Breakers, target health, cache and shedding counters of the data plane, read now. */
+  resilience(): Promise<ResilienceView>;
+  /** Removes every cached response (no key) or one cache key; resolves with the number removed. */
+  purgeCache(key?: string): Promise<number>;
+  /** Breaker and target-health transitions as they happen; returns the unsubscribe function. */
+  onEvent(listener: EventListener): () => void;
 }
 
 export class InProcessProxyPlane implements ProxyPlane {
@@ -50,6 +60,15 @@ export class InProcessProxyPlane implements ProxyPlane {
   stats(): ProxyStats {
     return this.proxy.stats();
   }
+  resilience(): Promise<ResilienceView> {
+    return Promise.resolve(resilienceView());
+  }
+  purgeCache(key?: string): Promise<number> {
+    return purgeCache(key);
+  }
+  onEvent(listener: EventListener): () => void {
+    return subscribeResilienceEvents(listener);
+  }
 }
 
 /** What the worker needs at start; everything is structured-clonable. */
@@ -59,23 +78,33 @@ export interface ProxyWorkerData {
   logLevel: string;
   redisUrl: string | undefined;
   credentialKeys: CredentialKeys;
+  /** Request size limits of the listener (see ProxyServerOptions); undefined: the defaults. */
+  maxHeaderSize?: number;
+  maxUriLength?: number;
 }
 
 export type ToWorker =
   | { type: 'apply'; id: number; document: ConfigDocument; version: number }
   | { type: 'listen'; id: number; host: string; port: number }
-  | { type: 'close'; id: number; graceMs: number };
+  | { type: 'close'; id: number; graceMs: number }
+  | { type: 'resilience'; id: number }
+  | { type: 'purge-cache'; id: number; key?: string };
+
+/** `result` carries the answer of the requests that have one (`resilience`: a ResilienceView, `purge-cache`: a count). */
+export type WorkerDone = { type: 'done'; id: number; errors?: SnapshotError[]; result?: unknown; failure?: string };
 
 export type FromWorker =
-  | { type: 'done'; id: number; errors?: SnapshotError[]; failure?: string }
-  | { type: 'stats'; stats: ProxyStats };
+  | WorkerDone
+  | { type: 'stats'; stats: ProxyStats }
+  | { type: 'event'; event: GatewayEvent };
 
 export class WorkerProxyPlane implements ProxyPlane {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: SnapshotError[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: WorkerDone) => void; reject: (e: Error) => void }>();
   private latest: ProxyStats = { active: 0, total: 0, requests: 0 };
   private exited: Error | undefined;
+  private readonly listeners = new Set<EventListener>();
 
   constructor(data: ProxyWorkerData, logger: Logger) {
     this.worker = new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData: data });
@@ -84,11 +113,21 @@ export class WorkerProxyPlane implements ProxyPlane {
         this.latest = msg.stats;
         return;
       }
+      if (msg.type === 'event') {
+        for (const l of this.listeners) {
+          try {
+            l(msg.event);
+          } catch (err) {
+            logger.error({ err }, 'proxy event listener failed');
+          }
+        }
+        return;
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.failure !== undefined) p.reject(new Error(msg.failure));
-      else p.resolve(msg.errors ?? []);
+      else p.resolve(msg);
     });
     this.worker.on('error', (err) => logger.error({ err }, 'proxy worker failed'));
     this.worker.on('exit', (code) => {
@@ -103,7 +142,7 @@ export class WorkerProxyPlane implements ProxyPlane {
     });
   }
 
-  private call(msg: ToWorker): Promise<SnapshotError[]> {
+  private call(msg: ToWorker): Promise<WorkerDone> {
     if (this.exited) return Promise.reject(this.exited);
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject });
@@ -111,8 +150,8 @@ export class WorkerProxyPlane implements ProxyPlane {
     });
   }
 
-  apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
-    return this.call({ type: 'apply', id: this.nextId++, document, version });
+  async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
+    return (await this.call({ type: 'apply', id: this.nextId++, document, version })).errors ?? [];
   }
   async listen(host: string, port: number): Promise<void> {
     await this.call({ type: 'listen', id: this.nextId++, host, port });
@@ -125,4 +164,28 @@ export class WorkerProxyPlane implements ProxyPlane {
   stats(): ProxyStats {
     return this.latest;
   }
+  async resilience(): Promise<ResilienceView> {
+    return (await this.call({ type: 'resilience', id: this.nextId++ })).result as ResilienceView;
+  }
+  async purgeCache(key?: string): Promise<number> {
+    return (await this.call({ type: 'purge-cache', id: this.nextId++, ...(key !== undefined ? { key } : {}) })).result as number;
+  }
+  /** The worker pushes every transition; listeners here only decide who sees them. */
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+}
+
+/**
+ * The worker's answer to the requests that only read or purge resilience state (the others touch the
+ * worker's lifecycle and stay in proxy-worker.ts); undefined for any other message. Exported so the
+ * protocol can be tested without a worker thread.
+ */
+export async function answerResilienceRequest(plane: ProxyPlane, msg: ToWorker): Promise<WorkerDone | undefined> {
+  if (msg.type === 'resilience') return { type: 'done', id: msg.id, result: await plane.resilience() };
+  if (msg.type === 'purge-cache') return { type: 'done', id: msg.id, result: await plane.purgeCache(msg.key) };
+  return undefined;
 }

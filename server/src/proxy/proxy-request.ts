@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ConsumerConfig } from '../config/schema.js';
 import { GatewayError, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors/registry.js';
-import type { PhaseResult, PluginLogger, RequestContext, RouteInfo } from '../plugins/types.js';
+import type { GuardedExchange, PhaseResult, PluginLogger, ResponseTap, RouteInfo, UpstreamFailureKind, UpstreamGuard } from '../plugins/types.js';
 import type { Target } from './balancer.js';
 import {
   clientFromForwardedFor,
@@ -50,7 +50,10 @@ function onWriteTimeout(ctx: ProxyRequest): void {
   ctx.controller?.abort(new UpstreamWriteTimeoutError());
 }
 
-export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler {
+/** Reason given to undici when a response is dropped to retry its status elsewhere; never reaches a client. */
+const STATUS_RETRY = new Error('retrying the upstream status on another target');
+
+export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler {
   requestId = '';
   readonly startedAt: number;
   clientIp = '';
@@ -90,8 +93,21 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   private attempts = 0;
   private bodyStarted = false;
   private headSent = false;
-  private finished = false;
+  /** True once the client went away or the response is complete. */
+  finished = false;
+  /** The service of the current attempt: the route's, or a fallback's. */
+  private service: CompiledService | undefined = undefined;
+  private guard: UpstreamGuard | undefined = undefined;
+  private guardEntered = false;
+  /** An exchange started by the guard's `proceed()` awaits its `settle`. */
+  private guardActive = false;
+  guardState: unknown = undefined;
+  /** Set by abortUpstream: the answer that replaces whatever the aborted exchange ends with. */
+  private abortCode: ErrorCode | undefined = undefined;
+  private abortDetail: string | undefined = undefined;
   private writeTimer: NodeJS.Timeout | undefined = undefined;
+  /** Observers of the upstream response (proxy-cache, serve-last-good); undefined on most routes. */
+  private taps: ResponseTap[] | undefined = undefined;
   // Facts collected in the single pass over rawHeaders.
   private hXff: string | undefined = undefined;
   private hXfProto: string | undefined = undefined;
@@ -339,8 +355,18 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   }
 
   private dispatch(service: CompiledService): void {
+    if (this.guard !== undefined && !this.guardEntered) {
+      this.guardEntered = true;
+      return this.guard.enter(this);
+    }
+    if (this.attempts === 0) service.retryBudget?.recordRequest();
+    this.service = service;
     const t = this.pickTarget(service);
-    if (t === undefined) return this.sendProblem('GW_ERR_NO_HEALTHY_TARGET');
+    if (t === undefined) {
+      // Every target is down: for the breaker that is the upstream failing.
+      if (this.guardActive) this.settleGuard(0, 'connect');
+      return this.sendProblem('GW_ERR_NO_HEALTHY_TARGET');
+    }
     this.target = t;
     t.active++;
     this.attempts++;
@@ -402,6 +428,7 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.finished) controller.abort(new Error('client went away'));
+    else if (this.abortCode !== undefined) controller.abort(new Error(this.abortDetail ?? this.abortCode));
   }
 
   onBodySent(): void {
@@ -414,18 +441,31 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    const service = this.service!;
+    this.target?.health.reportStatus(statusCode);
+    if (service.retryOn !== undefined && service.retryOn.has(statusCode) && this.mayRetry(service, true)) {
+      // Drop this answer (and its connection) and try another target; undici's error callback for the
+      // dropped attempt is recognised by its reason and ignored.
+      const failed = this.target!;
+      this.releaseTarget();
+      (this.tried ??= []).push(failed);
+      controller.abort(STATUS_RETRY);
+      this.controller = undefined;
+      return this.dispatch(service);
+    }
+    if (this.guardActive) this.settleGuard(statusCode, undefined);
     stripResponseHopByHop(headers);
     this.status = statusCode;
     this.responseHeaders = headers as OutgoingHttpHeaders;
     if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
-    if (this.chains.response.length === 0) return this.writeHead();
+    if (this.chains.response.length === 0) return this.writeUpstreamHead();
     const r = this.runResponsePhase(0);
-    if (r === undefined) this.writeHead();
+    if (r === undefined) this.writeUpstreamHead();
     else {
       controller.pause();
       r.then(
         () => {
-          this.writeHead();
+          this.writeUpstreamHead();
           controller.resume();
         },
         (err: unknown) => {
@@ -436,37 +476,64 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const taps = this.taps;
+    if (taps !== undefined) for (let i = 0; i < taps.length; i++) taps[i]!.onData(chunk);
     if (!this.res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
     this.releaseTarget();
     this.res.end();
+    const taps = this.taps;
+    if (taps !== undefined) {
+      this.taps = undefined;
+      for (let i = 0; i < taps.length; i++) taps[i]!.onEnd();
+    }
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (err === STATUS_RETRY) return;
     const failed = this.target;
     this.releaseTarget();
     this.clearWriteTimer();
-    if (this.finished) return;
-    if (this.headSent) {
+    if (this.finished || this.headSent) {
+      this.abortTaps();
       // The status line is gone: the only honest signal left is a truncated response.
-      this.res.destroy(err);
+      if (!this.finished) this.res.destroy(err);
       return;
     }
+    if (this.abortCode !== undefined) {
+      this.abortTaps();
+      // The gateway refused the request; the upstream did nothing wrong.
+      if (this.guardActive) this.settleGuard(0, 'client-abort');
+      return this.sendProblem(this.abortCode, this.abortDetail);
+    }
     const failure = classifyUpstreamError(err);
-    const service = this.compiled!.service!;
-    const canRetry =
-      this.attempts <= service.retries &&
-      !this.hasBody &&
-      !this.bodyStarted &&
-      (failure.retry === 'connect' || (failure.retry === 'reset' && IDEMPOTENT_METHODS.has(this.method)));
-    if (canRetry) {
+    // A slow client (write timeout) says nothing about the target.
+    if (failure.kind !== 'timeout' || (err as { code?: string }).code !== 'GW_WRITE_TIMEOUT') {
+      failed?.health.reportFailure(failure.kind === 'connect' || failure.kind === 'timeout' ? failure.kind : 'reset');
+    }
+    const service = this.service!;
+    // Taps stay for a retry: nothing reached them before the head, and the retried response is theirs.
+    if (failure.retry !== 'no' && !this.bodyStarted && this.mayRetry(service, failure.retry === 'reset')) {
       if (failed !== undefined) (this.tried ??= []).push(failed);
       this.controller = undefined;
       return this.dispatch(service);
     }
+    this.abortTaps();
+    if (this.guardActive) this.settleGuard(0, failure.kind);
     this.sendProblem(failure.code, err.message);
+  }
+
+  /**
+   * Whether another attempt is allowed: within the service's retries and retry budget, with a body that can
+   * be sent again, and for an idempotent method when the failed attempt may have reached the target.
+   */
+  private mayRetry(service: CompiledService, reachedTarget: boolean): boolean {
+    if (this.attempts > service.retries) return false;
+    if (this.hasBody && this.bodyBuffer === undefined) return false;
+    if (reachedTarget && !IDEMPOTENT_METHODS.has(this.method)) return false;
+    return service.retryBudget === undefined || service.retryBudget.tryRetry();
   }
 
   private releaseTarget(): void {
@@ -508,6 +575,20 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
       }
     }
     return undefined;
+  }
+
+  /** Sends the upstream's head and lets the taps see it as sent. */
+  private writeUpstreamHead(): void {
+    this.writeHead();
+    const taps = this.taps;
+    if (taps !== undefined && this.headSent) for (let i = 0; i < taps.length; i++) taps[i]!.onHead(this.status, this.responseHeaders!);
+  }
+
+  private abortTaps(): void {
+    const taps = this.taps;
+    if (taps === undefined) return;
+    this.taps = undefined;
+    for (let i = 0; i < taps.length; i++) taps[i]!.onAbort();
   }
 
   private writeHead(): void {
@@ -573,6 +654,8 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
     this.clearWriteTimer();
     const c = this.controller;
     if (c !== undefined && !c.aborted && !this.res.writableFinished) c.abort(new Error('client closed the connection'));
+    this.abortTaps();
+    if (this.guardActive) this.settleGuard(0, 'client-abort');
     this.runLog();
     this.snapshot.release();
   }
@@ -628,6 +711,59 @@ export class ProxyRequest implements RequestContext, Dispatcher.DispatchHandler 
     this.earlyBody = body;
     const h: OutgoingHttpHeaders = (this.responseHeaders = {});
     if (headers) for (const k in headers) h[k.toLowerCase()] = headers[k];
+  }
+
+  tapResponse(tap: ResponseTap): void {
+    (this.taps ??= []).push(tap);
+  }
+
+  guardUpstream(guard: UpstreamGuard): void {
+    this.guard = guard;
+  }
+
+  private settleGuard(status: number, failure: UpstreamFailureKind | undefined): void {
+    this.guardActive = false;
+    this.guard!.settle(this, status, failure);
+  }
+
+  abortUpstream(code: ErrorCode, detail?: string): void {
+    if (this.abortCode !== undefined || this.finished) return;
+    this.abortCode = code;
+    this.abortDetail = detail;
+    const c = this.controller;
+    if (c !== undefined && !c.aborted) c.abort(new Error(detail ?? code));
+  }
+
+  // ---- GuardedExchange: how a guard (the circuit breaker) drives the upstream exchange -------
+
+  get serviceGroup(): string {
+    return this.compiled!.service!.group;
+  }
+
+  proceed(): void {
+    if (this.finished) return;
+    this.guardActive = true;
+    this.dispatch(this.compiled!.service!);
+  }
+
+  proceedTo(name: string): boolean {
+    const svc = this.snapshot.services.get(name);
+    if (svc === undefined || !svc.enabled) return false;
+    if (this.finished) return true;
+    const p = this.compiled!.upstreamPath(this.path, this.prefixLength, this.params, svc);
+    this.upstreamPath = this.query === '' ? p : `${p}?${this.query}`;
+    this.dispatch(svc);
+    return true;
+  }
+
+  answer(status: number, body: string | Buffer | undefined, headers: OutgoingHttpHeaders): void {
+    this.respond(status, body, headers);
+    this.finishAnswered();
+  }
+
+  fail(code: ErrorCode, detail: string, headers?: OutgoingHttpHeaders): void {
+    if (headers) for (const k in headers) (this.pendingResp ??= []).push([k.toLowerCase(), headers[k] as string | string[]]);
+    this.sendProblem(code, detail);
   }
 
   readBody(limit: number): Promise<Buffer> {

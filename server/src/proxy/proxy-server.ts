@@ -18,7 +18,14 @@ export interface ProxyServerOptions {
   trustedProxies: string[];
   logger: PluginLogger;
   nodeId?: string;
+  /** Largest request head (request line + headers) in bytes; over it the client gets 431. Node's default: 16 KiB. */
+  maxHeaderSize?: number;
+  /** Longest request target in characters; over it the client gets 414. Default 8 KiB. */
+  maxUriLength?: number;
 }
+
+export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+export const DEFAULT_MAX_URI_LENGTH = 8 * 1024;
 
 /** Until the first swap every request is a 404, never a crash. */
 function emptySnapshot(logger: PluginLogger): Snapshot {
@@ -36,13 +43,18 @@ export class ProxyServer implements ProxyHost {
   private totalConnections = 0;
   private requests = 0;
   private readonly retiring = new Set<Snapshot>();
+  private readonly maxUriLength: number;
 
   constructor(opts: ProxyServerOptions) {
     this.trusted = new TrustedProxies(opts.trustedProxies);
     this.logger = opts.logger;
     this.nodeId = opts.nodeId;
     this.current = emptySnapshot(opts.logger);
-    this.server = createServer({ keepAlive: true, noDelay: true, requireHostHeader: false }, this.onRequest);
+    this.maxUriLength = opts.maxUriLength ?? DEFAULT_MAX_URI_LENGTH;
+    this.server = createServer(
+      { keepAlive: true, noDelay: true, requireHostHeader: false, maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE },
+      this.onRequest,
+    );
     this.server.on('upgrade', this.onUpgrade);
     this.server.on('connection', this.onConnection);
     this.server.on('clientError', onClientError);
@@ -55,6 +67,7 @@ export class ProxyServer implements ProxyHost {
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     this.requests++;
+    if (req.url !== undefined && req.url.length > this.maxUriLength) return uriTooLong(res, this.maxUriLength);
     const snap = this.current;
     snap.acquire();
     new ProxyRequest(this, snap, req, res, undefined).start();
@@ -127,12 +140,27 @@ export class ProxyServer implements ProxyHost {
   }
 }
 
-/** Malformed HTTP from a client: answer 400 when the socket can still take it, else drop it. */
+/**
+ * Malformed HTTP from a client: answer when the socket can still take it, else drop it. The parser
+ * cannot resume after an error, so the connection is closed after the answer.
+ */
 function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  const body = JSON.stringify(problem('GW_ERR_BAD_REQUEST', { detail: err.code ?? err.message }));
-  socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(tooLarge ? problem('GW_ERR_HEADERS_TOO_LARGE') : problem('GW_ERR_BAD_REQUEST', { detail: err.code ?? err.message }));
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * A request target over the limit, refused before any parsing or routing work. The answer is complete
+ * and Node discards the unread body, so a keep-alive connection stays usable.
+ */
+function uriTooLong(res: ServerResponse, max: number): void {
+  const body = JSON.stringify(problem('GW_ERR_URI_TOO_LONG', { detail: `the request target is longer than ${max} characters` }));
+  res.writeHead(414, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
 }

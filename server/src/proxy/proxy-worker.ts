@@ -10,7 +10,7 @@ import { PLUGINS } from '../plugins/index.js';
 import { createRedisClient } from '../limits/redis-client.js';
 import { attachRedis } from '../limits/backends.js';
 import { ProxyServer } from './proxy-server.js';
-import { InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker } from './proxy-plane.js';
+import { answerResilienceRequest, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker } from './proxy-plane.js';
 
 const STATS_INTERVAL_MS = 250;
 
@@ -22,13 +22,18 @@ setActiveCredentialKeys(data.credentialKeys);
 // state the other nodes see.
 const redis = data.redisUrl ? createRedisClient(data.redisUrl, logger) : undefined;
 if (redis) attachRedis(redis);
-const server = new ProxyServer({ trustedProxies: data.trustedProxies, logger, nodeId: data.nodeId });
+const server = new ProxyServer({ trustedProxies: data.trustedProxies, logger, nodeId: data.nodeId, maxHeaderSize: data.maxHeaderSize, maxUriLength: data.maxUriLength });
 const plane = new InProcessProxyPlane(server, PLUGINS, logger);
 
 const timer = setInterval(function reportStats() {
   port.postMessage({ type: 'stats', stats: server.stats() } satisfies FromWorker);
 }, STATS_INTERVAL_MS);
 timer.unref();
+
+// Transitions are rare (a breaker opening, a target ejected), so each one is posted as it happens.
+const stopEvents = plane.onEvent(function forwardEvent(event) {
+  port.postMessage({ type: 'event', event } satisfies FromWorker);
+});
 
 async function handle(msg: ToWorker): Promise<FromWorker> {
   switch (msg.type) {
@@ -37,9 +42,13 @@ async function handle(msg: ToWorker): Promise<FromWorker> {
     case 'listen':
       await plane.listen(msg.host, msg.port);
       return { type: 'done', id: msg.id };
+    case 'resilience':
+    case 'purge-cache':
+      return (await answerResilienceRequest(plane, msg))!;
     case 'close':
       await plane.close(msg.graceMs);
       clearInterval(timer);
+      stopEvents();
       if (redis) {
         attachRedis(undefined);
         redis.disconnect();

@@ -11,10 +11,12 @@ import { PLUGIN_RANK } from '../plugins/order.js';
 import { parsePathMatcher } from '../config/check.js';
 import { Router, type RouteSpec } from './router.js';
 import { createBalancer, parseHostPort, Target, type Balancer } from './balancer.js';
+import { healthRegistry, type HealthLease, type HealthRegistry } from '../resilience/health.js';
 import { PoolRegistry } from './upstream-pool.js';
 import { CredentialIndex } from '../auth/credential-index.js';
 import { AUTH_PLUGIN_NAMES } from '../auth/gate.js';
 import { activeCredentialKeys, type CredentialKeys } from '../auth/secrets.js';
+import { RetryBudget } from '../resilience/retry-budget.js';
 
 export type { SnapshotError };
 
@@ -64,6 +66,12 @@ export class CompiledService {
     readonly hashOn: UpstreamConfig['hash_on'],
     readonly hashHeader: string | undefined,
     readonly hashCookie: string | undefined,
+    /** What the circuit breaker and health state are keyed by: `upstream:<name>`, or the single target's `host:port`. */
+    readonly group: string,
+    /** Upstream statuses retried like a failed connection; undefined when none. */
+    readonly retryOn: ReadonlySet<number> | undefined,
+    /** Undefined when the service never retries. */
+    readonly retryBudget: RetryBudget | undefined,
   ) {}
 }
 
@@ -106,13 +114,13 @@ export class CompiledRoute {
   ) {}
 
   /** The path sent upstream (without the query). */
-  upstreamPath(path: string, prefixLength: number, params: Readonly<Record<string, string>> | undefined): string {
+  upstreamPath(path: string, prefixLength: number, params: Readonly<Record<string, string>> | undefined, service = this.service): string {
     let remainder = path.slice(prefixLength);
     if (remainder !== '' && remainder.charCodeAt(0) !== 47) remainder = '/' + remainder;
     let rest: string;
     if (this.rewrite) rest = this.rewrite.render(params, remainder);
     else rest = this.stripPath ? remainder : path;
-    const base = this.service?.basePath ?? '';
+    const base = service?.basePath ?? '';
     if (base === '') return rest === '' ? '/' : rest;
     if (rest === '' || rest === '/') return rest === '/' && !base.endsWith('/') ? base + '/' : base;
     return base.endsWith('/') ? base + rest.slice(1) : base + rest;
@@ -126,6 +134,8 @@ export interface SnapshotOptions {
   version?: number;
   /** Pepper and encryption key for consumers' credentials; default: the process's active keys (auth/secrets.ts). */
   credentialKeys?: CredentialKeys;
+  /** Where target health lives across snapshots; default: the thread's `healthRegistry`. */
+  health?: HealthRegistry;
 }
 
 /** One immutable compiled config; retired (pools released, plugins closed) after its last request ends. */
@@ -146,6 +156,10 @@ export class Snapshot {
     private readonly pools: Pool[],
     private readonly registry: PoolRegistry,
     private readonly logger: PluginLogger,
+    /** Every compiled service by name (fallback services are looked up here). */
+    readonly services: ReadonlyMap<string, CompiledService> = new Map(),
+    /** This snapshot's references on target health; released with the pools. */
+    private readonly health: HealthLease | undefined = undefined,
   ) {}
 
   acquire(): void {
@@ -178,6 +192,7 @@ export class Snapshot {
   }
 
   private async doClose(): Promise<void> {
+    this.health?.release();
     await Promise.all([
       ...this.pools.map((p) => this.registry.release(p)),
       ...this.handlers.map(async (h) => {
@@ -206,7 +221,7 @@ function hostHeaderOf(host: string, port: number, protocol: string): string {
   return port === defaultPort(protocol) ? h : `${h}:${port}`;
 }
 
-function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>, registry: PoolRegistry, pools: Pool[]): CompiledService {
+function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>, registry: PoolRegistry, pools: Pool[], health: HealthLease): CompiledService {
   let protocol = s.protocol ?? 'http';
   let host = s.host ?? '';
   let port = s.port;
@@ -230,7 +245,8 @@ function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>
     keepAlive = up.keepalive_timeout;
     for (const t of up.targets) {
       const hp = parseHostPort(t.target);
-      targets.push(new Target(t.target, hp.host, hp.port, t.weight));
+      const h = health.acquire({ upstream: up.name, address: t.target, host: hp.host, port: hp.port }, up.healthchecks);
+      targets.push(new Target(t.target, hp.host, hp.port, t.weight, h));
     }
   } else {
     const p = port ?? defaultPort(protocol);
@@ -261,7 +277,16 @@ function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>
     up?.hash_on ?? 'none',
     up?.hash_on_header?.toLowerCase(),
     up?.hash_on_cookie,
+    up ? `upstream:${up.name}` : targets[0]!.address,
+    retryOnOf(s),
+    s.retries > 0 ? new RetryBudget(s.retry_budget?.ratio ?? 0.2, s.retry_budget?.min_per_second ?? 10) : undefined,
   );
+}
+
+// Documents stored before these fields existed may lack them (the store does not rewrite old rows).
+function retryOnOf(s: Partial<Pick<ServiceConfig, 'retry_on_statuses'>>): ReadonlySet<number> | undefined {
+  const list = s.retry_on_statuses;
+  return list !== undefined && list.length > 0 ? new Set(list) : undefined;
 }
 
 /** Throws when a route's matchers cannot compile, so the route alone is disabled. */
@@ -284,12 +309,13 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
   const errors: SnapshotError[] = [];
   const registry = opts.pools ?? new PoolRegistry();
   const pools: Pool[] = [];
+  const health = (opts.health ?? healthRegistry).lease();
   const upstreams = new Map(doc.upstreams.map((u) => [u.name, u]));
 
   const services = new Map<string, CompiledService>();
   doc.services.forEach((s, i) => {
     try {
-      services.set(s.name, compileService(s, upstreams, registry, pools));
+      services.set(s.name, compileService(s, upstreams, registry, pools, health));
     } catch (err) {
       errors.push({ path: `/services/${i}`, message: `service '${s.name}' disabled: ${(err as Error).message}` });
     }
@@ -300,6 +326,7 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
 
   const built: BuiltInstance[] = [];
   const shared = new Map<string, unknown>();
+  const serviceGroups = new Map([...services].map(([name, svc]) => [name, svc.group]));
   doc.plugins.forEach((p, i) => {
     if (!p.enabled) return;
     const def = plugins.get(p.name);
@@ -312,7 +339,7 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
     const routeCfg = p.route !== undefined ? doc.routes.find((r) => r.name === p.route) : undefined;
     const route: RouteInfo | undefined = routeCfg ? { name: routeCfg.name, service: routeCfg.service, tags: routeCfg.tags } : undefined;
     try {
-      const handler = def.create(p.config as never, { logger: opts.logger, scope, route, credentials, attachedTo: { service: p.service, route: p.route, consumer: p.consumer }, shared });
+      const handler = def.create(p.config as never, { logger: opts.logger, scope, route, credentials, attachedTo: { service: p.service, route: p.route, consumer: p.consumer }, shared, serviceGroups });
       built.push({ cfg: p, entry: { name: p.name, rank, handler } });
     } catch (err) {
       errors.push({ path: `/plugins/${i}`, message: `plugin '${p.name}' disabled: ${(err as Error).message}` });
@@ -362,6 +389,8 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
     pools,
     registry,
     opts.logger,
+    services,
+    health,
   );
 }
 

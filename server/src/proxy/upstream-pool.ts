@@ -5,6 +5,7 @@
  */
 import { Pool } from 'undici';
 import type { ErrorCode } from '../errors/registry.js';
+import type { UpstreamFailureKind } from '../plugins/types.js';
 
 export interface PoolSettings {
   /** `http://host:port` or `https://host:port`. */
@@ -75,23 +76,29 @@ export interface UpstreamFailure {
   code: ErrorCode;
   /** `connect`: the request never reached the target (safe for any method); `reset`: it may have. */
   retry: 'connect' | 'reset' | 'no';
+  /** What health checks and circuit breakers count it as. */
+  kind: UpstreamFailureKind;
 }
+
+// Shared results: classifying a failure allocates nothing.
+const CONNECT_TIMEOUT: UpstreamFailure = { code: 'GW_ERR_UPSTREAM_TIMEOUT', retry: 'connect', kind: 'connect' };
+const READ_TIMEOUT: UpstreamFailure = { code: 'GW_ERR_UPSTREAM_TIMEOUT', retry: 'no', kind: 'timeout' };
+const REFUSED: UpstreamFailure = { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', retry: 'connect', kind: 'connect' };
+const RESET: UpstreamFailure = { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', retry: 'reset', kind: 'reset' };
+const BAD_RESPONSE: UpstreamFailure = { code: 'GW_ERR_UPSTREAM_BAD_RESPONSE', retry: 'no', kind: 'other' };
+const OTHER: UpstreamFailure = { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', retry: 'no', kind: 'other' };
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const RESET_FAILURES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = (err as { code?: string } | null)?.code ?? '';
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return { code: 'GW_ERR_UPSTREAM_TIMEOUT', retry: 'connect' };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'GW_WRITE_TIMEOUT') {
-    return { code: 'GW_ERR_UPSTREAM_TIMEOUT', retry: 'no' };
-  }
-  if (CONNECT_FAILURES.has(code)) return { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', retry: 'connect' };
-  if (RESET_FAILURES.has(code)) return { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', retry: 'reset' };
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
-    return { code: 'GW_ERR_UPSTREAM_BAD_RESPONSE', retry: 'no' };
-  }
-  return { code: 'GW_ERR_UPSTREAM_UNAVAILABLE', retry: 'no' };
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return CONNECT_TIMEOUT;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'GW_WRITE_TIMEOUT') return READ_TIMEOUT;
+  if (CONNECT_FAILURES.has(code)) return REFUSED;
+  if (RESET_FAILURES.has(code)) return RESET;
+  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return BAD_RESPONSE;
+  return OTHER;
 }
 
 /** Methods whose repetition has no extra effect (RFC 9110 §9.2.2): a reset connection may be retried. */

@@ -8,7 +8,8 @@ import type { ConfigDocument } from '../config/schema.js';
 import { emptyDocument } from '../config/schema.js';
 import type { ConfigStore } from '../store/config-store.js';
 import type { GatewayRuntime, GatewayStatus, SnapshotError } from './gateway-runtime.js';
-import type { ProxyPlane } from '../proxy/proxy-plane.js';
+import type { ProxyPlane, ResilienceView } from '../proxy/proxy-plane.js';
+import type { EventListener } from '../observability/events.js';
 import { GATEHOUSE_VERSION } from '../version.js';
 
 
@@ -28,6 +29,7 @@ export class ConfigRuntime implements GatewayRuntime {
   private retryTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
+  private readonly configListeners = new Set<EventListener>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -96,6 +98,31 @@ export class ConfigRuntime implements GatewayRuntime {
     const ms = Math.round((performance.now() - t0) * 10) / 10;
     this.logger.info({ version: current.version, routes: this.routeCount, build_ms: ms, errors: errors.length }, 'config snapshot applied');
     for (const e of errors) this.logger.warn({ path: e.path }, `entity disabled: ${e.message}`);
+    const event = { kind: 'config', at: this.appliedAt.getTime(), version: current.version, errors: errors.length } as const;
+    for (const l of this.configListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.logger.error({ err }, 'config event listener failed');
+      }
+    }
+  }
+
+  resilience(): Promise<ResilienceView> {
+    return this.proxy.resilience();
+  }
+
+  purgeCache(key?: string): Promise<number> {
+    return this.proxy.purgeCache(key);
+  }
+
+  onEvent(listener: EventListener): () => void {
+    const off = this.proxy.onEvent(listener);
+    this.configListeners.add(listener);
+    return () => {
+      off();
+      this.configListeners.delete(listener);
+    };
   }
 
   private scheduleRetry(): void {

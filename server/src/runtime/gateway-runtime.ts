@@ -2,6 +2,8 @@
  * What the admin API may ask of the running gateway, without depending on the proxy's internals.
  */
 import type { ConfigDocument } from '../config/schema.js';
+import type { EventListener } from '../observability/events.js';
+import type { ResilienceView } from '../proxy/resilience-view.js';
 
 export interface SnapshotError {
   /** JSON Pointer of the entity that was disabled, e.g. `/plugins/2`. */
@@ -34,4 +36,10 @@ export interface GatewayRuntime {
   reload(): Promise<void>;
   /** The document the current snapshot was built from. */
   currentDocument(): ConfigDocument;
+  /** Breakers, target health, cache and shedding counters of the data plane. */
+  resilience(): Promise<ResilienceView>;
+  /** Purges the proxy cache (one key, or all); resolves with the number of entries removed. */
+  purgeCache(key?: string): Promise<number>;
+  /** Live events: the data plane's transitions and each config version applied. Returns the unsubscribe function. */
+  onEvent(listener: EventListener): () => void;
 }

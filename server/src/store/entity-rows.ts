@@ -33,6 +33,8 @@ function serviceFromRow(r: ServiceRow): ServiceConfig {
     write_timeout: r.writeTimeout,
     read_timeout: r.readTimeout,
     retries: r.retries,
+    retry_on_statuses: r.retryOnStatuses,
+    retry_budget: (r.retryBudget as ServiceConfig['retry_budget'] | null) ?? { ratio: 0.2, min_per_second: 10 },
     enabled: r.enabled,
     tags: r.tags,
   };
@@ -50,6 +52,8 @@ function serviceToRow(s: ServiceConfig): Prisma.ServiceUncheckedCreateInput {
     writeTimeout: s.write_timeout,
     readTimeout: s.read_timeout,
     retries: s.retries,
+    retryOnStatuses: s.retry_on_statuses,
+    retryBudget: s.retry_budget,
     enabled: s.enabled,
     tags: s.tags,
   };
@@ -103,6 +107,7 @@ function upstreamFromRow(r: UpstreamRow): UpstreamConfig {
     keepalive_connections: r.keepaliveConnections,
     keepalive_timeout: r.keepaliveTimeout,
     targets: [...r.targets].sort((a, b) => a.position - b.position).map((t) => ({ target: t.target, weight: t.weight, tags: t.tags })),
+    ...opt('healthchecks', r.healthchecks as UpstreamConfig['healthchecks'] | null),
     tags: r.tags,
   };
 }
@@ -116,6 +121,7 @@ function upstreamToRow(u: UpstreamConfig): Prisma.UpstreamUncheckedCreateInput {
     hashOnCookie: u.hash_on_cookie ?? null,
     keepaliveConnections: u.keepalive_connections,
     keepaliveTimeout: u.keepalive_timeout,
+    healthchecks: u.healthchecks ?? Prisma.DbNull,
     tags: u.tags,
   };
 }

@@ -13,6 +13,8 @@ import { DEFAULT_LIMIT, FILTERS, MAX_LIMIT, pageSchema } from '../entities/entit
 import { ENTITY_KIND_LIST } from '../entities/entities.controller.js';
 import { CREDENTIAL_OPERATIONS } from '../credentials/credentials.openapi.js';
 import { DEVELOPER_OPERATIONS } from '../developers/developers.openapi.js';
+import { RESILIENCE_SCHEMAS } from '../resilience/resilience.dto.js';
+import { RESILIENCE_OPERATIONS } from '../resilience/resilience.openapi.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -45,6 +47,7 @@ const NAMED: TSchema[] = [
   ApplyResultSchema,
   VersionInfoSchema,
   RollbackResultSchema,
+  ...RESILIENCE_SCHEMAS,
 ];
 
 /** `developer`: only developer accounts (`/me/**`); `authenticated`: any signed-in account, developers included. */
@@ -119,6 +122,7 @@ export const OPERATIONS: OperationSpec[] = [
   ...ENTITY_KIND_LIST.flatMap(entityOperations),
   ...(CREDENTIAL_OPERATIONS as readonly OperationSpec[]),
   ...(DEVELOPER_OPERATIONS as readonly OperationSpec[]),
+  ...(RESILIENCE_OPERATIONS as readonly OperationSpec[]),
   { method: 'get', path: '/services/{name}/routes', summary: "List a service's routes", tag: 'services', access: 'viewer', query: LISTING, status: 200, response: pageSchema(ENTITY_KINDS.routes.schema) },
   { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets", tag: 'upstreams', access: 'viewer', status: 200, response: Type.Object({ data: Type.Array(TargetSchema) }) },
   { method: 'post', path: '/upstreams/{name}/targets', summary: 'Add a target to an upstream', tag: 'upstreams', access: 'operator', body: TargetSchema, status: 201, response: TargetSchema },
@@ -226,7 +230,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal'].map((name) => ({ name })),
+    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal', 'resilience'].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A login JWT from POST /auth/login, or GATEHOUSE_ADMIN_TOKEN.' } },

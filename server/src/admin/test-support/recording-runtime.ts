@@ -1,10 +1,14 @@
 /**
  * A small but real GatewayRuntime for admin API tests: it reads the store on every reload (so status
- * and currentDocument reflect what was committed) and counts reloads, without running a proxy.
+ * and currentDocument reflect what was committed) and counts reloads, without running a proxy. Resilience
+ * state comes from this thread's real registries (breakers, target health, cache), as with an in-process
+ * proxy plane, so tests drive it by driving those.
  */
 import { emptyDocument, type ConfigDocument } from '../../config/schema.js';
 import type { GatewayRuntime, GatewayStatus } from '../../runtime/gateway-runtime.js';
 import type { ConfigStore } from '../../store/config-store.js';
+import type { EventListener } from '../../observability/events.js';
+import { purgeCache, resilienceView, subscribeResilienceEvents, type ResilienceView } from '../../proxy/resilience-view.js';
 
 export class RecordingRuntime implements GatewayRuntime {
   reloads = 0;
@@ -15,6 +19,7 @@ export class RecordingRuntime implements GatewayRuntime {
   private readonly startedAt = new Date();
   /** Lets a test simulate a node whose first snapshot has not been built. */
   forceNotReady = false;
+  private readonly configListeners = new Set<EventListener>();
 
   constructor(private readonly store: ConfigStore) {}
 
@@ -24,6 +29,24 @@ export class RecordingRuntime implements GatewayRuntime {
     this.loadedVersion = version;
     this.appliedAt = new Date();
     this.reloads++;
+    for (const l of this.configListeners) l({ kind: 'config', at: this.appliedAt.getTime(), version, errors: 0 });
+  }
+
+  resilience(): Promise<ResilienceView> {
+    return Promise.resolve(resilienceView());
+  }
+
+  purgeCache(key?: string): Promise<number> {
+    return purgeCache(key);
+  }
+
+  onEvent(listener: EventListener): () => void {
+    const off = subscribeResilienceEvents(listener);
+    this.configListeners.add(listener);
+    return () => {
+      off();
+      this.configListeners.delete(listener);
+    };
   }
 
   ready(): boolean {
