@@ -63,6 +63,7 @@ class BreakerGuard implements UpstreamGuard, PluginHandler {
 
   enter(ex: GuardedExchange): void {
     const b = this.breakerFor(ex.serviceGroup);
+    if (b.isClosed) return this.goThrough(ex, b);
     const state = new GuardState(ex, b);
     ex.guardState = state;
     if (b.tryAdmit(state)) {
@@ -72,16 +73,33 @@ class BreakerGuard implements UpstreamGuard, PluginHandler {
     this.whenOpen(ex, b, state);
   }
 
+  /** The breaker is closed: send the request with no admission object (the common case, allocation-free). */
+  goThrough(ex: GuardedExchange, b: ServiceBreaker): void {
+    ex.guardState = b;
+    ex.proceed();
+    this.collect(ex);
+  }
+
   settle(ex: GuardedExchange, status: number, failure: UpstreamFailureKind | undefined): void {
-    const state = ex.guardState as GuardState | undefined;
-    if (state === undefined || !state.pending) return;
-    if (failure === 'client-abort') return state.breaker.abandon(state);
+    const state = ex.guardState;
+    ex.guardState = undefined;
     let failed: boolean;
     if (failure === undefined) failed = this.failureStatuses.has(status);
+    else if (failure === 'client-abort') failed = false;
     else if (failure === 'timeout') failed = this.cfg.timeouts_are_failures;
     else failed = true;
-    if (failed) state.reject(UPSTREAM_FAILED);
-    else state.resolve();
+    if (state instanceof GuardState) {
+      if (!state.pending) return;
+      if (failure === 'client-abort') state.breaker.abandon(state);
+      else if (failed) state.reject(UPSTREAM_FAILED);
+      else state.resolve();
+      return;
+    }
+    // Let through while closed. A client that went away proves nothing either way.
+    if (state === undefined || failure === 'client-abort') return;
+    const b = state as ServiceBreaker;
+    if (failed) b.recordFailure();
+    else b.recordSuccess();
   }
 
   /** The breaker refused the request: apply the route's strategy. */
@@ -120,7 +138,7 @@ class BreakerGuard implements UpstreamGuard, PluginHandler {
   }
 
   /** Copies successful GET responses while the breaker admits requests (serve-stale only). */
-  private collect(ex: GuardedExchange): void {
+  collect(ex: GuardedExchange): void {
     if (this.store === undefined || ex.method !== 'GET') return;
     const key = staleKey(ex);
     if (key !== undefined) ex.tapResponse(new LastGoodCollector(this.store, key, this.cfg.stale_max_body_size, this.cfg.stale_ttl));
@@ -155,7 +173,11 @@ class BreakerGuard implements UpstreamGuard, PluginHandler {
 
 function retryAdmission(guard: BreakerGuard, ex: GuardedExchange, b: ServiceBreaker, state: GuardState): void {
   if (ex.finished) return;
-  if (b.tryAdmit(state)) return;
+  if (b.isClosed) return guard.goThrough(ex, b);
+  if (b.tryAdmit(state)) {
+    guard.collect(ex);
+    return;
+  }
   guard.whenOpen(ex, b, state);
 }
 
