@@ -120,6 +120,44 @@ export interface RequestContext {
    * response head was already sent.
    */
   abortUpstream(code: ErrorCode, detail?: string): void;
+  /**
+   * Rewrites the upstream response body as it streams (compression, JSON body transforms). Call before
+   * the response head is sent (access, upstream or response phase). Filters run in the order they were
+   * added, each feeding the next; taps (tapResponse) see the upstream's body before any filter. Answers
+   * made with `respond` are not filtered.
+   */
+  filterResponseBody(filter: ResponseBodyFilter): void;
+  /**
+   * Sends this request to another service of the config instead of the route's (traffic split, canary).
+   * Call in the access or upstream phase. Returns false, changing nothing, when no such service is enabled.
+   */
+  useService(name: string): boolean;
+  /** The service the request goes to: the route's, or the one chosen with useService. */
+  readonly serviceName: string | undefined;
+}
+
+/** Where a body filter writes its output: the next filter, or the client. */
+export interface BodySink {
+  write(chunk: Buffer): void;
+  /** Ends the body (after writing `chunk` when given). */
+  end(chunk?: Buffer): void;
+  /** Fails the response: the head is gone, so the client's connection is cut. */
+  destroy(err: Error): void;
+}
+
+/** A per-request rewriter of the upstream response body; see RequestContext.filterResponseBody. */
+export interface ResponseBodyFilter {
+  /**
+   * The upstream head, before it is sent: the filter may change the headers (a filter that changes the
+   * length must remove `content-length`) and keeps `sink` for its output. Returning false leaves this
+   * response unfiltered (e.g. a content type it does not handle).
+   */
+  start(status: number, headers: OutgoingHttpHeaders, sink: BodySink): boolean;
+  data(chunk: Buffer): void;
+  /** The upstream body is complete: flush and end the sink. */
+  end(): void;
+  /** The response was cut short: release resources, write nothing more. */
+  abort(): void;
 }
 
 /** How an upstream attempt failed before a response head arrived. */

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ConsumerConfig } from '../config/schema.js';
 import { GatewayError, problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors/registry.js';
-import type { GuardedExchange, PhaseResult, PluginLogger, ResponseTap, RouteInfo, UpstreamFailureKind, UpstreamGuard } from '../plugins/types.js';
+import type { BodySink, GuardedExchange, PhaseResult, PluginLogger, ResponseBodyFilter, ResponseTap, RouteInfo, UpstreamFailureKind, UpstreamGuard } from '../plugins/types.js';
 import type { Target } from './balancer.js';
 import {
   clientFromForwardedFor,
@@ -108,6 +108,11 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private writeTimer: NodeJS.Timeout | undefined = undefined;
   /** Observers of the upstream response (proxy-cache, serve-last-good); undefined on most routes. */
   private taps: ResponseTap[] | undefined = undefined;
+  /** Rewriters of the upstream body, and the chain built from them once the head arrives. */
+  private filters: ResponseBodyFilter[] | undefined = undefined;
+  private chain: FilterChain | undefined = undefined;
+  /** Set by useService: the service chosen instead of the route's. */
+  private serviceOverride: CompiledService | undefined = undefined;
   // Facts collected in the single pass over rawHeaders.
   private hXff: string | undefined = undefined;
   private hXfProto: string | undefined = undefined;
@@ -318,10 +323,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
 
   private proxy(): void {
     const route = this.compiled!;
-    const service = route.service;
+    const service = this.serviceOverride ?? route.service;
     if (service === undefined) return this.sendProblem('GW_ERR_NO_SERVICE');
     if (!service.enabled) return this.sendProblem('GW_ERR_SERVICE_DISABLED');
-    const p = route.upstreamPath(this.path, this.prefixLength, this.params);
+    const p = route.upstreamPath(this.path, this.prefixLength, this.params, service);
     this.upstreamPath = this.query === '' ? p : `${p}?${this.query}`;
     this.upstreamHeaders = this.buildUpstreamHeaders(route.preserveHost);
     if (this.upgrade !== undefined) return this.server.tunnel(this, service, this.upgrade.socket, this.upgrade.head);
@@ -478,12 +483,14 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const taps = this.taps;
     if (taps !== undefined) for (let i = 0; i < taps.length; i++) taps[i]!.onData(chunk);
-    if (!this.res.write(chunk)) controller.pause();
+    if (this.chain !== undefined) this.chain.write(0, chunk);
+    else if (!this.res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
     this.releaseTarget();
-    this.res.end();
+    if (this.chain !== undefined) this.chain.end(0, undefined);
+    else this.res.end();
     const taps = this.taps;
     if (taps !== undefined) {
       this.taps = undefined;
@@ -577,18 +584,41 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     return undefined;
   }
 
-  /** Sends the upstream's head and lets the taps see it as sent. */
+  /** Sends the upstream's head; taps see it before body filters change it (they see the upstream's body). */
   private writeUpstreamHead(): void {
-    this.writeHead();
+    if (this.finished || this.headSent) return;
     const taps = this.taps;
-    if (taps !== undefined && this.headSent) for (let i = 0; i < taps.length; i++) taps[i]!.onHead(this.status, this.responseHeaders!);
+    if (taps !== undefined) for (let i = 0; i < taps.length; i++) taps[i]!.onHead(this.status, this.responseHeaders!);
+    const filters = this.filters;
+    if (filters !== undefined) this.chain = FilterChain.start(this, filters, this.status, this.responseHeaders!);
+    this.writeHead();
   }
 
   private abortTaps(): void {
+    const chain = this.chain;
+    if (chain !== undefined) {
+      this.chain = undefined;
+      chain.abort();
+    }
     const taps = this.taps;
     if (taps === undefined) return;
     this.taps = undefined;
     for (let i = 0; i < taps.length; i++) taps[i]!.onAbort();
+  }
+
+  /** Output of the last body filter (FilterChain). */
+  clientWrite(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.res.write(chunk)) this.controller?.pause();
+  }
+  clientEnd(chunk: Buffer | undefined): void {
+    this.chain = undefined;
+    if (!this.finished) this.res.end(chunk);
+  }
+  clientDestroy(err: Error): void {
+    this.server.logger.error({ err, request_id: this.requestId }, 'response body filter failed');
+    this.abortTaps();
+    this.res.destroy(err);
   }
 
   private writeHead(): void {
@@ -717,6 +747,21 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     (this.taps ??= []).push(tap);
   }
 
+  filterResponseBody(filter: ResponseBodyFilter): void {
+    (this.filters ??= []).push(filter);
+  }
+
+  useService(name: string): boolean {
+    const svc = this.snapshot.services.get(name);
+    if (svc === undefined || !svc.enabled) return false;
+    this.serviceOverride = svc;
+    return true;
+  }
+
+  get serviceName(): string | undefined {
+    return (this.serviceOverride ?? this.compiled?.service)?.name;
+  }
+
   guardUpstream(guard: UpstreamGuard): void {
     this.guard = guard;
   }
@@ -737,13 +782,13 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   // ---- GuardedExchange: how a guard (the circuit breaker) drives the upstream exchange -------
 
   get serviceGroup(): string {
-    return this.compiled!.service!.group;
+    return (this.serviceOverride ?? this.compiled!.service!).group;
   }
 
   proceed(): void {
     if (this.finished) return;
     this.guardActive = true;
-    this.dispatch(this.compiled!.service!);
+    this.dispatch(this.serviceOverride ?? this.compiled!.service!);
   }
 
   proceedTo(name: string): boolean {
@@ -798,6 +843,98 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   /** Marks the exchange finished for an upgrade (the tunnel closed). */
   finishUpgrade(): void {
     this.onClientClose();
+  }
+}
+
+/**
+ * The body filters of one response, each feeding the next through a Link; built when the head arrives,
+ * only for requests that added filters. A filter whose start() declined is skipped.
+ */
+class FilterChain {
+  private readonly active: boolean[];
+  private readonly links: Link[];
+  private constructor(
+    private readonly ctx: ProxyRequest,
+    private readonly filters: ResponseBodyFilter[],
+  ) {
+    this.active = filters.map(() => false);
+    this.links = filters.map((_, i) => new Link(this, i + 1));
+  }
+
+  static start(ctx: ProxyRequest, filters: ResponseBodyFilter[], status: number, headers: OutgoingHttpHeaders): FilterChain | undefined {
+    const chain = new FilterChain(ctx, filters);
+    let any = false;
+    for (let i = 0; i < filters.length; i++) {
+      try {
+        chain.active[i] = filters[i]!.start(status, headers, chain.links[i]!);
+      } catch {
+        // A filter that cannot start leaves the response as it is; the body is still correct.
+        chain.active[i] = false;
+      }
+      any ||= chain.active[i]!;
+    }
+    return any ? chain : undefined;
+  }
+
+  /** Feeds the first active filter at or after `i`, else the client. */
+  write(i: number, chunk: Buffer): void {
+    for (; i < this.filters.length; i++) {
+      if (!this.active[i]) continue;
+      try {
+        this.filters[i]!.data(chunk);
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+      return;
+    }
+    this.ctx.clientWrite(chunk);
+  }
+
+  end(i: number, chunk: Buffer | undefined): void {
+    for (; i < this.filters.length; i++) {
+      if (!this.active[i]) continue;
+      try {
+        if (chunk !== undefined) this.filters[i]!.data(chunk);
+        this.filters[i]!.end();
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+      return;
+    }
+    this.ctx.clientEnd(chunk);
+  }
+
+  destroy(err: Error): void {
+    this.ctx.clientDestroy(err);
+  }
+
+  abort(): void {
+    for (let i = 0; i < this.filters.length; i++) {
+      if (!this.active[i]) continue;
+      this.active[i] = false;
+      try {
+        this.filters[i]!.abort();
+      } catch {
+        // A filter that fails to clean up must not take the others with it.
+      }
+    }
+  }
+}
+
+/** The sink a filter writes to: the next active filter, or the client. */
+class Link implements BodySink {
+  constructor(
+    private readonly chain: FilterChain,
+    private readonly next: number,
+  ) {}
+  write(chunk: Buffer): void {
+    this.chain.write(this.next, chunk);
+  }
+  end(chunk?: Buffer): void {
+    this.chain.end(this.next, chunk);
+  }
+  destroy(err: Error): void {
+    this.chain.destroy(err);
   }
 }
 
