@@ -32,7 +32,7 @@ function onDeadline(reject: (e: Error) => void): void {
 }
 
 /** Races `p` against a timer (no closure: the timer gets `reject` as its argument). */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(onDeadline, ms, reject);
     p.then(

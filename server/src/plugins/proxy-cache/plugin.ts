@@ -19,6 +19,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from '
 import { problem, PROBLEM_CONTENT_TYPE } from '../../errors/registry.js';
 import { defaultBackends, type LimiterBackends } from '../../limits/backends.js';
 import { scopeTag } from '../../limits/keys.js';
+import { withDeadline } from '../../limits/redis-store.js';
 import { definePlugin, type PhaseResult, type PluginDeps, type PluginHandler, type PluginLogger, type RequestContext, type ResponseTap } from '../types.js';
 import { ageOf, CacheDirectives, freshnessLifetime, headerString, ifNoneMatch, mediaType, selectedQuery, varyNames, varyValues } from './cache-control.js';
 import { CachedResponse, counters, decodeItem, encodeItem, memoryStoreFor, REDIS_PREFIX, VaryIndex, type CacheItem, type MemoryStore } from './store.js';
@@ -302,8 +303,8 @@ class ProxyCache implements PluginHandler {
     else {
       try {
         const ms = this.config.redis_timeout_ms;
-        let item: CacheItem | null = decodeItem(await deadline(redis.client.getBuffer(REDIS_PREFIX + key), ms));
-        if (item instanceof VaryIndex) item = decodeItem(await deadline(redis.client.getBuffer(REDIS_PREFIX + variantKey(key, item.names, ctx.req.headers)), ms));
+        let item: CacheItem | null = decodeItem(await withDeadline(redis.client.getBuffer(REDIS_PREFIX + key), ms));
+        if (item instanceof VaryIndex) item = decodeItem(await withDeadline(redis.client.getBuffer(REDIS_PREFIX + variantKey(key, item.names, ctx.req.headers)), ms));
         if (item instanceof CachedResponse && item.expiresAt > Date.now()) e = item;
       } catch (err) {
         this.fault(err as Error);
@@ -363,23 +364,6 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Rejects when `p` takes longer than `ms` (the Redis client's own commandTimeout is a slower backstop). */
-function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(reject, ms, new Error(`redis did not answer within ${ms} ms`));
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err as Error);
-      },
-    );
-  });
 }
 
 export default definePlugin({
