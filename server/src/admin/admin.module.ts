@@ -47,6 +47,8 @@ import { EventsController } from './resilience/events.controller.js';
 import { MetricsController, metricsPublicFromEnv, PublicMetricsController } from './resilience/metrics.controller.js';
 import { ResilienceController } from './resilience/resilience.controller.js';
 import { ResilienceService } from './resilience/resilience.service.js';
+import { TrafficController } from './traffic/traffic.controller.js';
+import { TrafficService } from './traffic/traffic.service.js';
 
 export interface AdminModuleDeps {
   store: ConfigStore;
@@ -80,7 +82,7 @@ export class AdminModule {
       module: AdminModule,
       imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later', ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
       controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, NestedController, ConfigController, SystemController, OpenApiController,
-        ResilienceController, EventsController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
+        ResilienceController, TrafficController, EventsController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
       providers: [
         ...values,
         createJwtStrategy(deps.auth.strategyName),
@@ -96,6 +98,7 @@ export class AdminModule {
         SystemService,
         AdminEventBus,
         ResilienceService,
+        TrafficService,
         // Order matters: authentication puts the caller on the request, then roles are checked.
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },

@@ -106,7 +106,7 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, function jsonOrNothing(req, body, done) {
     if (body === '') return done(null, undefined);
-    parseJson(req, body as string, done);
+    void parseJson(req, body as string, done);
   });
   // YAML bodies reach the handlers as text; the config service parses them and reports syntax errors by field.
   fastify.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, function yamlAsText(_req, body, done) {

@@ -14,6 +14,7 @@ export const ERRORS = {
   GW_ERR_SERVICE_DISABLED: { status: 503, title: 'The service is disabled' },
   GW_ERR_NO_SERVICE: { status: 503, title: 'The route has no service' },
   GW_ERR_PLUGIN_FAILED: { status: 500, title: 'A plugin failed while handling the request' },
+  GW_ERR_PLUGIN_MISCONFIGURED: { status: 500, title: 'A plugin of this route has a configuration it cannot run; the route refuses requests until it is fixed' },
   GW_ERR_REQUEST_TERMINATED: { status: 503, title: 'The request was terminated by configuration' },
   GW_ERR_INTERNAL: { status: 500, title: 'Internal gateway error' },
   GW_ERR_RATE_LIMITED: { status: 429, title: 'Rate limit or quota exceeded; retry later' },
@@ -28,6 +29,12 @@ export const ERRORS = {
   GW_ERR_LENGTH_REQUIRED: { status: 411, title: 'A Content-Length header is required for a request body on this route' },
   GW_ERR_URI_TOO_LONG: { status: 414, title: 'The request target is longer than the gateway accepts' },
   GW_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are larger than the gateway accepts' },
+  // Request validation (issue 6): `errors` lists { in, pointer, message } per failing field.
+  GW_ERR_REQUEST_INVALID: { status: 400, title: 'The request does not match the schema of this route' },
+  GW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body has a content type this route does not accept' },
+  GW_ERR_OPERATION_NOT_FOUND: { status: 404, title: 'The API description of this service has no operation for the request method and path' },
+  // Traffic policy (issue 6).
+  GW_ERR_INVALID_JSON_BODY: { status: 400, title: 'The request body is not valid JSON, so the route cannot transform it' },
   // Admin API
   GW_ERR_ADMIN_VALIDATION: { status: 400, title: 'The request body is invalid' },
   GW_ERR_ADMIN_NOT_FOUND: { status: 404, title: 'No such entity' },
@@ -77,6 +84,9 @@ export const ERRORS = {
   GW_ERR_AUTH_CONSUMER_UNKNOWN: { status: 401, title: 'The token names no known consumer' },
   GW_ERR_AUTH_KEYS_UNAVAILABLE: { status: 503, title: 'The keys to verify the token cannot be fetched' },
   GW_ERR_AUTH_INTROSPECTION_UNAVAILABLE: { status: 503, title: 'The token introspection endpoint did not answer' },
+  // Traffic policy (issue 6).
+  GW_ERR_IP_FORBIDDEN: { status: 403, title: 'The client address is not allowed to use this route' },
+  GW_ERR_BOT_FORBIDDEN: { status: 403, title: 'The client (User-Agent) is not allowed to use this route' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -17,7 +17,17 @@ import loadShedding from './load-shedding/plugin.js';
 import requestSizeLimiting from './request-size-limiting/plugin.js';
 import circuitBreaker from './circuit-breaker/plugin.js';
 import proxyCache from './proxy-cache/plugin.js';
+import requestValidator from './request-validator/plugin.js';
+import trafficSplit from './traffic-split/plugin.js';
+import mirror from './mirror/plugin.js';
+import requestTransformer from './request-transformer/plugin.js';
+import responseTransformer from './response-transformer/plugin.js';
+import cors from './cors/plugin.js';
+import ipRestriction from './ip-restriction/plugin.js';
+import botDetection from './bot-detection/plugin.js';
+import redirect from './redirect/plugin.js';
+import compression from './compression/plugin.js';
 
-const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, acl, loadShedding, requestSizeLimiting, circuitBreaker, proxyCache];
+const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, acl, loadShedding, requestSizeLimiting, circuitBreaker, proxyCache, requestValidator, trafficSplit, mirror, requestTransformer, responseTransformer, cors, ipRestriction, botDetection, redirect, compression];
 
 export const PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(BUILT_IN.map((p) => [p.name, p]));

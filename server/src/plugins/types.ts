@@ -20,6 +20,7 @@ import type { LimiterBackends } from '../limits/backends.js';
 import type { ConsumerConfig } from '../config/schema.js';
 import type { CredentialIndex } from '../auth/credential-index.js';
 import type { ErrorCode } from '../errors/registry.js';
+import type { CompiledService } from '../proxy/snapshot.js';
 
 export type Phase = 'rewrite' | 'access' | 'upstream' | 'response' | 'log';
 export const PHASES: readonly Phase[] = ['rewrite', 'access', 'upstream', 'response', 'log'];
@@ -102,6 +103,20 @@ export interface RequestContext {
    */
   readBody(limit: number): Promise<Buffer>;
   /**
+   * Replaces the request body sent upstream (request-transformer's JSON edits). Only after `readBody`
+   * resolved (throws otherwise: the client's body must have been consumed); sets Content-Length to the
+   * new length.
+   */
+  replaceBody(body: Buffer): void;
+  /** Sends the request upstream with another method; `method` keeps the client's (logs, routing, limits). */
+  setUpstreamMethod(method: string): void;
+  /**
+   * Sends the request upstream to `path` (the service's base path is still prefixed) instead of the path
+   * the route derives from ctx.path with its strip_path/rewrite: a rewrite after routing replaces those,
+   * because the matched prefix they rely on describes the client's path. Access or upstream phase.
+   */
+  setUpstreamPath(path: string): void;
+  /**
    * Observes the upstream response as it streams to the client (proxy-cache, the circuit breaker's
    * serve-last-good strategy). Call in the access or upstream phase; the tap sees the head as sent to the
    * client (after the response phase) and every body chunk, without delaying them. Answers the gateway
@@ -143,6 +158,13 @@ export interface BodySink {
   end(chunk?: Buffer): void;
   /** Fails the response: the head is gone, so the client's connection is cut. */
   destroy(err: Error): void;
+  /**
+   * Stops the upstream body until `resume()`: a filter whose own buffer is full (zlib's input queue) says so
+   * here, so a fast upstream cannot pile a whole body up in memory. The client's socket pauses the
+   * upstream by itself when it is full.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /** A per-request rewriter of the upstream response body; see RequestContext.filterResponseBody. */
@@ -231,6 +253,8 @@ export interface PluginDeps {
   readonly serviceGroups?: ReadonlyMap<string, string>;
   /** Limiter state stores (rate limits, concurrency); defaults to the process-wide ones (limits/backends.ts). */
   readonly limiters?: LimiterBackends;
+  /** Every compiled service of the snapshot by name (mirror sends to a shadow service through its pools and balancer). */
+  readonly services?: ReadonlyMap<string, CompiledService>;
 }
 
 export interface PluginLogger {

@@ -7,6 +7,8 @@ import { BREAKERS, type BreakerSettings, type ServiceBreaker } from '../resilien
 import { CachedResponse, memoryStoreFor } from '../plugins/proxy-cache/store.js';
 import { PLUGINS } from '../plugins/index.js';
 import type { GatewayEvent } from '../observability/events.js';
+import { routeShadow, type ShadowSample } from '../traffic/shadow-store.js';
+import { splitCounter } from '../traffic/split-stats.js';
 import { answerResilienceRequest, InProcessProxyPlane, type ToWorker, type WorkerDone } from './proxy-plane.js';
 import { ProxyServer } from './proxy-server.js';
 
@@ -72,13 +74,56 @@ describe('proxy plane: resilience protocol', () => {
     expect(received).toMatchObject({ type: 'done', id: 7 });
     const view = (received as WorkerDone).result as Awaited<ReturnType<InProcessProxyPlane['resilience']>>;
     expect(view.breakers.find((v) => v.id === b.id)).toMatchObject({ state: 'open', transitions: { opened: 1 } });
-    expect(Object.keys(view).sort()).toEqual(['breaker_transitions', 'breakers', 'cache', 'limits_store', 'load_shedding', 'request_size', 'targets']);
+    expect(Object.keys(view).sort()).toEqual(['breaker_transitions', 'breakers', 'cache', 'limits_store', 'load_shedding', 'request_size', 'targets', 'traffic']);
 
     const now = Date.now();
     memoryStoreFor('plane-spec', 10, 100_000).set(KEY, new CachedResponse(200, {}, Buffer.from('x'), now, now + 60_000, 0, undefined, NaN));
     expect(await throughPort(await answerResilienceRequest(p, { type: 'purge-cache', id: 8, key: KEY }))).toEqual({ type: 'done', id: 8, result: 1 });
     expect(await answerResilienceRequest(p, { type: 'purge-cache', id: 9, key: KEY })).toEqual({ type: 'done', id: 9, result: 0 });
     expect(await answerResilienceRequest(p, { type: 'listen', id: 10, host: '127.0.0.1', port: 0 } satisfies ToWorker)).toBeUndefined();
+  });
+
+  it('worker side: answers `shadow-samples` and `clear-shadow-samples`; the view carries the traffic counters', async () => {
+    const p = plane();
+    // What mirror records for a route (traffic/mirror.ts), through the store's own API.
+    const r = routeShadow('plane-route', 5);
+    r.shadowService = 'plane-shadow';
+    r.counters.mirrored += 2;
+    r.counters.compared += 2;
+    r.counters.mismatched += 2;
+    const sample = (i: number): ShadowSample => ({
+      at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+      route: 'plane-route',
+      shadow_service: 'plane-shadow',
+      request_id: `req-${i}`,
+      method: 'GET',
+      path: `/p/${i}`,
+      primary: { status: 200, latency_ms: 1.5, headers: { 'x-v': '1' } },
+      shadow: { status: 500, latency_ms: 2, error: 'n/a' },
+      differences: [{ kind: 'status', primary: 200, shadow: 500 }, { kind: 'body', pointer: '/a', primary: '1' }],
+    });
+    r.samples.push(sample(1));
+    r.samples.push(sample(2));
+    routeShadow('plane-other', 5).samples.push({ ...sample(3), route: 'plane-other' });
+    splitCounter('plane-route', 'plane-canary').requests += 3;
+
+    const view = (await throughPort(await answerResilienceRequest(p, { type: 'resilience', id: 1 })) as WorkerDone).result as Awaited<ReturnType<InProcessProxyPlane['resilience']>>;
+    expect(view.traffic.shadow).toContainEqual(expect.objectContaining({ route: 'plane-route', shadow_service: 'plane-shadow', mirrored: 2, mismatched: 2 }));
+    expect(view.traffic.split).toContainEqual({ scope: 'plane-route', service: 'plane-canary', requests: 3, unavailable: 0 });
+
+    const one = await throughPort(await answerResilienceRequest(p, { type: 'shadow-samples', id: 2, route: 'plane-route' }));
+    expect(one).toEqual({ type: 'done', id: 2, result: [sample(2), sample(1)] });
+    const all = ((await throughPort(await answerResilienceRequest(p, { type: 'shadow-samples', id: 3 }))) as WorkerDone).result as ShadowSample[];
+    expect(all.map((x) => x.request_id)).toEqual(['req-3', 'req-2', 'req-1']);
+    expect(await answerResilienceRequest(p, { type: 'shadow-samples', id: 4, route: 'no-such-route' })).toEqual({ type: 'done', id: 4, result: [] });
+
+    expect(await throughPort(await answerResilienceRequest(p, { type: 'clear-shadow-samples', id: 5, route: 'plane-route' }))).toEqual({ type: 'done', id: 5, result: 2 });
+    expect(await p.shadowSamples('plane-route')).toEqual([]);
+    expect(await p.shadowSamples('plane-other')).toHaveLength(1);
+    expect(await answerResilienceRequest(p, { type: 'clear-shadow-samples', id: 6 })).toEqual({ type: 'done', id: 6, result: 1 });
+    expect(await p.shadowSamples()).toEqual([]);
+    // Clearing records keeps the counters.
+    expect((await p.resilience()).traffic.shadow).toContainEqual(expect.objectContaining({ route: 'plane-route', mirrored: 2 }));
   });
 
   it('events survive structured clone too', async () => {

@@ -14,9 +14,9 @@ import { buildSnapshot } from './snapshot.js';
 import { ProxyServer } from './proxy-server.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventListener, GatewayEvent } from '../observability/events.js';
-import { purgeCache, resilienceView, subscribeResilienceEvents, type ResilienceView } from './resilience-view.js';
+import { clearShadowSamples, purgeCache, resilienceView, shadowSamples, subscribeResilienceEvents, type ResilienceView, type ShadowSample } from './resilience-view.js';
 
-export type { ResilienceView };
+export type { ResilienceView, ShadowSample };
 
 export interface ProxyStats {
   active: number;
@@ -36,6 +36,10 @@ export interface ProxyPlane {
   resilience(): Promise<ResilienceView>;
   /** Removes every cached response (no key) or one cache key; resolves with the number removed. */
   purgeCache(key?: string): Promise<number>;
+  /** Shadow-comparison records of one route (any name: unknown ones have none), or of every route; newest first. */
+  shadowSamples(route?: string): Promise<ShadowSample[]>;
+  /** Forgets shadow-comparison records (one route, or all; counters stay); resolves with the number removed. */
+  clearShadowSamples(route?: string): Promise<number>;
   /** Breaker and target-health transitions as they happen; returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void;
 }
@@ -66,6 +70,12 @@ export class InProcessProxyPlane implements ProxyPlane {
   purgeCache(key?: string): Promise<number> {
     return purgeCache(key);
   }
+  shadowSamples(route?: string): Promise<ShadowSample[]> {
+    return Promise.resolve(shadowSamples(route));
+  }
+  clearShadowSamples(route?: string): Promise<number> {
+    return Promise.resolve(clearShadowSamples(route));
+  }
   onEvent(listener: EventListener): () => void {
     return subscribeResilienceEvents(listener);
   }
@@ -88,9 +98,14 @@ export type ToWorker =
   | { type: 'listen'; id: number; host: string; port: number }
   | { type: 'close'; id: number; graceMs: number }
   | { type: 'resilience'; id: number }
-  | { type: 'purge-cache'; id: number; key?: string };
+  | { type: 'purge-cache'; id: number; key?: string }
+  | { type: 'shadow-samples'; id: number; route?: string }
+  | { type: 'clear-shadow-samples'; id: number; route?: string };
 
-/** `result` carries the answer of the requests that have one (`resilience`: a ResilienceView, `purge-cache`: a count). */
+/**
+ * `result` carries the answer of the requests that have one (`resilience`: a ResilienceView, `purge-cache`
+ * and `clear-shadow-samples`: a count, `shadow-samples`: ShadowSample[]).
+ */
 export type WorkerDone = { type: 'done'; id: number; errors?: SnapshotError[]; result?: unknown; failure?: string };
 
 export type FromWorker =
@@ -170,6 +185,12 @@ export class WorkerProxyPlane implements ProxyPlane {
   async purgeCache(key?: string): Promise<number> {
     return (await this.call({ type: 'purge-cache', id: this.nextId++, ...(key !== undefined ? { key } : {}) })).result as number;
   }
+  async shadowSamples(route?: string): Promise<ShadowSample[]> {
+    return (await this.call({ type: 'shadow-samples', id: this.nextId++, ...(route !== undefined ? { route } : {}) })).result as ShadowSample[];
+  }
+  async clearShadowSamples(route?: string): Promise<number> {
+    return (await this.call({ type: 'clear-shadow-samples', id: this.nextId++, ...(route !== undefined ? { route } : {}) })).result as number;
+  }
   /** The worker pushes every transition; listeners here only decide who sees them. */
   onEvent(listener: EventListener): () => void {
     this.listeners.add(listener);
@@ -180,12 +201,14 @@ export class WorkerProxyPlane implements ProxyPlane {
 }
 
 /**
- * The worker's answer to the requests that only read or purge resilience state (the others touch the
+ * The worker's answer to the requests that only read or purge resilience and traffic state (the others touch the
  * worker's lifecycle and stay in proxy-worker.ts); undefined for any other message. Exported so the
  * protocol can be tested without a worker thread.
  */
 export async function answerResilienceRequest(plane: ProxyPlane, msg: ToWorker): Promise<WorkerDone | undefined> {
   if (msg.type === 'resilience') return { type: 'done', id: msg.id, result: await plane.resilience() };
   if (msg.type === 'purge-cache') return { type: 'done', id: msg.id, result: await plane.purgeCache(msg.key) };
+  if (msg.type === 'shadow-samples') return { type: 'done', id: msg.id, result: await plane.shadowSamples(msg.route) };
+  if (msg.type === 'clear-shadow-samples') return { type: 'done', id: msg.id, result: await plane.clearShadowSamples(msg.route) };
   return undefined;
 }

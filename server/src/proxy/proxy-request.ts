@@ -86,6 +86,9 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   /** Set once a plugin called readBody: the body is then sent upstream from this buffer, not streamed. */
   private bodyRead: Promise<Buffer> | undefined = undefined;
   private bodyBuffer: Buffer | undefined = undefined;
+  /** Set by setUpstreamMethod / setUpstreamPath (request-transformer); undefined on most requests. */
+  private upMethod: string | undefined = undefined;
+  private upPath: string | undefined = undefined;
   private upstreamHeaders: string[] | undefined = undefined;
   private upstreamPath = '';
   private target: Target | undefined = undefined;
@@ -326,7 +329,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const service = this.serviceOverride ?? route.service;
     if (service === undefined) return this.sendProblem('GW_ERR_NO_SERVICE');
     if (!service.enabled) return this.sendProblem('GW_ERR_SERVICE_DISABLED');
-    const p = route.upstreamPath(this.path, this.prefixLength, this.params, service);
+    const p = this.upPath === undefined ? route.upstreamPath(this.path, this.prefixLength, this.params, service) : route.withBasePath(this.upPath, service);
     this.upstreamPath = this.query === '' ? p : `${p}?${this.query}`;
     this.upstreamHeaders = this.buildUpstreamHeaders(route.preserveHost);
     if (this.upgrade !== undefined) return this.server.tunnel(this, service, this.upgrade.socket, this.upgrade.head);
@@ -379,7 +382,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     service.pools.get(t)!.dispatch(
       {
         path: this.upstreamPath,
-        method: this.method,
+        method: this.upMethod ?? this.method,
         headers: this.upstreamHeaders,
         body: this.hasBody ? (this.bodyBuffer ?? this.req) : null,
         headersTimeout: service.readTimeout,
@@ -539,7 +542,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private mayRetry(service: CompiledService, reachedTarget: boolean): boolean {
     if (this.attempts > service.retries) return false;
     if (this.hasBody && this.bodyBuffer === undefined) return false;
-    if (reachedTarget && !IDEMPOTENT_METHODS.has(this.method)) return false;
+    if (reachedTarget && !IDEMPOTENT_METHODS.has(this.upMethod ?? this.method)) return false;
     return service.retryBudget === undefined || service.retryBudget.tryRetry();
   }
 
@@ -795,7 +798,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const svc = this.snapshot.services.get(name);
     if (svc === undefined || !svc.enabled) return false;
     if (this.finished) return true;
-    const p = this.compiled!.upstreamPath(this.path, this.prefixLength, this.params, svc);
+    const p = this.upPath === undefined ? this.compiled!.upstreamPath(this.path, this.prefixLength, this.params, svc) : this.compiled!.withBasePath(this.upPath, svc);
     this.upstreamPath = this.query === '' ? p : `${p}?${this.query}`;
     this.dispatch(svc);
     return true;
@@ -827,6 +830,23 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     }
     // A later caller may have a smaller limit than the one the body was read with.
     return this.bodyRead.then((b) => (b.length > limit ? Promise.reject(bodyTooLarge(limit)) : b));
+  }
+
+  replaceBody(body: Buffer): void {
+    // Before the read settled, the client's bytes would still be unread (and would overwrite this buffer).
+    if (this.bodyRead === undefined || (this.hasBody && this.bodyBuffer === undefined)) throw new Error('replaceBody needs a completed readBody');
+    this.bodyBuffer = body;
+    this.bodyRead = Promise.resolve(body);
+    this.hasBody = true;
+    this.setUpstreamHeader('content-length', String(body.length));
+  }
+
+  setUpstreamMethod(method: string): void {
+    this.upMethod = method;
+  }
+
+  setUpstreamPath(path: string): void {
+    this.upPath = path;
   }
 
   // ---- accessors used by the tunnel ---------------------------------------------------------
@@ -908,6 +928,14 @@ class FilterChain {
     this.ctx.clientDestroy(err);
   }
 
+  pauseUpstream(): void {
+    this.ctx.controller?.pause();
+  }
+
+  resumeUpstream(): void {
+    this.ctx.controller?.resume();
+  }
+
   abort(): void {
     for (let i = 0; i < this.filters.length; i++) {
       if (!this.active[i]) continue;
@@ -935,6 +963,12 @@ class Link implements BodySink {
   }
   destroy(err: Error): void {
     this.chain.destroy(err);
+  }
+  pause(): void {
+    this.chain.pauseUpstream();
+  }
+  resume(): void {
+    this.chain.resumeUpstream();
   }
 }
 

@@ -44,6 +44,8 @@ async function handle(msg: ToWorker): Promise<FromWorker> {
       return { type: 'done', id: msg.id };
     case 'resilience':
     case 'purge-cache':
+    case 'shadow-samples':
+    case 'clear-shadow-samples':
       return (await answerResilienceRequest(plane, msg))!;
     case 'close':
       await plane.close(msg.graceMs);

@@ -1,7 +1,7 @@
 /**
  * The resilience state of the thread that runs the proxy, read from its process-wide registries
- * (breakers, target health, cache, shedding and size-limit counters) as one structured-clonable value,
- * plus a feed of its transitions as GatewayEvents. Both proxy planes use it: in-process directly, the
+ * (breakers, target health, cache, shedding and size-limit counters, traffic-split and mirror counters)
+ * as one structured-clonable value, plus a feed of its transitions as GatewayEvents. Both proxy planes use it: in-process directly, the
  * worker to answer the control thread.
  */
 import { BREAKERS, type BreakerStateName, type BreakerView } from '../resilience/circuit-breaker.js';
@@ -11,6 +11,10 @@ import { loadSheddingStats } from '../plugins/load-shedding/plugin.js';
 import { requestSizeStats } from '../plugins/request-size-limiting/plugin.js';
 import { defaultBackends } from '../limits/backends.js';
 import type { EventListener } from '../observability/events.js';
+import { trafficView, type TrafficView } from '../traffic/index.js';
+
+// Read and cleared in the proxy thread like the cache: the planes answer with these.
+export { clearShadowSamples, shadowSamples, type ShadowSample } from '../traffic/index.js';
 
 export interface BreakerTransitionCount {
   group: string;
@@ -31,6 +35,8 @@ export interface ResilienceView {
   request_size: { declared: number; streamed: number; length_required: number };
   /** Requests a `redis`-policy limit let through (fail_open) or refused (fail_closed) because Redis failed. */
   limits_store: { fail_open: number; fail_closed: number };
+  /** traffic-split requests per attachment and service; mirror and shadow-comparison counters per route. */
+  traffic: TrafficView;
 }
 
 const transitionTotals = new Map<string, BreakerTransitionCount>();
@@ -52,6 +58,7 @@ export function resilienceView(): ResilienceView {
     load_shedding: { overloaded: loadSheddingStats.overloaded, concurrency: loadSheddingStats.concurrency },
     request_size: { declared: requestSizeStats.declared, streamed: requestSizeStats.streamed, length_required: requestSizeStats.length_required },
     limits_store: { fail_open: limits.failOpenCount, fail_closed: limits.failClosedCount },
+    traffic: trafficView(),
   };
 }
 

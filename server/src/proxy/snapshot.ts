@@ -8,6 +8,7 @@ import type { ConfigDocument, PluginInstanceConfig, RouteConfig, ServiceConfig, 
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { Phase, PluginDefinition, PluginHandler, PluginLogger, RouteAuthPlan, RouteInfo, Scope } from '../plugins/types.js';
 import { PLUGIN_RANK } from '../plugins/order.js';
+import { GatewayError } from '../errors/registry.js';
 import { parsePathMatcher } from '../config/check.js';
 import { Router, type RouteSpec } from './router.js';
 import { createBalancer, parseHostPort, Target, type Balancer } from './balancer.js';
@@ -120,6 +121,11 @@ export class CompiledRoute {
     let rest: string;
     if (this.rewrite) rest = this.rewrite.render(params, remainder);
     else rest = this.stripPath ? remainder : path;
+    return this.withBasePath(rest, service);
+  }
+
+  /** `rest` under the service's base path (also for a path a plugin set with setUpstreamPath). */
+  withBasePath(rest: string, service = this.service): string {
     const base = service?.basePath ?? '';
     if (base === '') return rest === '' ? '/' : rest;
     if (rest === '' || rest === '/') return rest === '/' && !base.endsWith('/') ? base + '/' : base;
@@ -300,6 +306,17 @@ function precheckRoute(r: RouteConfig): void {
   }
 }
 
+/** Stands in for a plugin instance whose config did not build (see buildSnapshot). */
+class Misconfigured implements PluginHandler {
+  private readonly detail: string;
+  constructor(name: string) {
+    this.detail = `plugin '${name}' is misconfigured; see the gateway status`;
+  }
+  access(): void {
+    throw new GatewayError('GW_ERR_PLUGIN_MISCONFIGURED', this.detail);
+  }
+}
+
 interface BuiltInstance {
   cfg: PluginInstanceConfig;
   entry: ChainEntry;
@@ -339,10 +356,13 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
     const routeCfg = p.route !== undefined ? doc.routes.find((r) => r.name === p.route) : undefined;
     const route: RouteInfo | undefined = routeCfg ? { name: routeCfg.name, service: routeCfg.service, tags: routeCfg.tags } : undefined;
     try {
-      const handler = def.create(p.config as never, { logger: opts.logger, scope, route, credentials, attachedTo: { service: p.service, route: p.route, consumer: p.consumer }, shared, serviceGroups });
+      const handler = def.create(p.config as never, { logger: opts.logger, scope, route, credentials, attachedTo: { service: p.service, route: p.route, consumer: p.consumer }, shared, serviceGroups, services });
       built.push({ cfg: p, entry: { name: p.name, rank, handler } });
     } catch (err) {
-      errors.push({ path: `/plugins/${i}`, message: `plugin '${p.name}' disabled: ${(err as Error).message}` });
+      errors.push({ path: `/plugins/${i}`, message: `plugin '${p.name}' refuses requests: ${(err as Error).message}` });
+      // Fail closed: running the routes without an auth plugin or a validator whose config does not build
+      // would open them. The instance stays in the chains and answers 500 until its config is fixed.
+      built.push({ cfg: p, entry: { name: p.name, rank, handler: new Misconfigured(p.name) } });
     }
   });
 

@@ -8,7 +8,7 @@ import type { ConfigDocument } from '../config/schema.js';
 import { emptyDocument } from '../config/schema.js';
 import type { ConfigStore } from '../store/config-store.js';
 import type { GatewayRuntime, GatewayStatus, SnapshotError } from './gateway-runtime.js';
-import type { ProxyPlane, ResilienceView } from '../proxy/proxy-plane.js';
+import type { ProxyPlane, ResilienceView, ShadowSample } from '../proxy/proxy-plane.js';
 import type { EventListener } from '../observability/events.js';
 import { GATEHOUSE_VERSION } from '../version.js';
 
@@ -114,6 +114,14 @@ export class ConfigRuntime implements GatewayRuntime {
 
   purgeCache(key?: string): Promise<number> {
     return this.proxy.purgeCache(key);
+  }
+
+  shadowSamples(route?: string): Promise<ShadowSample[]> {
+    return this.proxy.shadowSamples(route);
+  }
+
+  clearShadowSamples(route?: string): Promise<number> {
+    return this.proxy.clearShadowSamples(route);
   }
 
   onEvent(listener: EventListener): () => void {

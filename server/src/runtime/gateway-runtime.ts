@@ -3,7 +3,7 @@
  */
 import type { ConfigDocument } from '../config/schema.js';
 import type { EventListener } from '../observability/events.js';
-import type { ResilienceView } from '../proxy/resilience-view.js';
+import type { ResilienceView, ShadowSample } from '../proxy/resilience-view.js';
 
 export interface SnapshotError {
   /** JSON Pointer of the entity that was disabled, e.g. `/plugins/2`. */
@@ -40,6 +40,10 @@ export interface GatewayRuntime {
   resilience(): Promise<ResilienceView>;
   /** Purges the proxy cache (one key, or all); resolves with the number of entries removed. */
   purgeCache(key?: string): Promise<number>;
+  /** The data plane's shadow-comparison records (one route, or all), newest first. */
+  shadowSamples(route?: string): Promise<ShadowSample[]>;
+  /** Forgets shadow-comparison records (one route, or all); resolves with the number removed. */
+  clearShadowSamples(route?: string): Promise<number>;
   /** Live events: the data plane's transitions and each config version applied. Returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void;
 }

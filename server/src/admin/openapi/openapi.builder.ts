@@ -15,6 +15,8 @@ import { CREDENTIAL_OPERATIONS } from '../credentials/credentials.openapi.js';
 import { DEVELOPER_OPERATIONS } from '../developers/developers.openapi.js';
 import { RESILIENCE_SCHEMAS } from '../resilience/resilience.dto.js';
 import { RESILIENCE_OPERATIONS } from '../resilience/resilience.openapi.js';
+import { TRAFFIC_SCHEMAS } from '../traffic/traffic.dto.js';
+import { TRAFFIC_OPERATIONS } from '../traffic/traffic.openapi.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -48,6 +50,7 @@ const NAMED: TSchema[] = [
   VersionInfoSchema,
   RollbackResultSchema,
   ...RESILIENCE_SCHEMAS,
+  ...TRAFFIC_SCHEMAS,
 ];
 
 /** `developer`: only developer accounts (`/me/**`); `authenticated`: any signed-in account, developers included. */
@@ -74,6 +77,8 @@ export interface OperationSpec {
   /** Response schema; undefined means no body (204) or a non-JSON body described in `produces`. */
   response?: TSchema;
   produces?: Record<string, TSchema>;
+  /** Problem responses the generic rules below do not derive (e.g. from query parameters), by status. */
+  problems?: Readonly<Record<number, string>>;
 }
 
 const Str = (description: string): TSchema => Type.String({ description });
@@ -123,6 +128,7 @@ export const OPERATIONS: OperationSpec[] = [
   ...(CREDENTIAL_OPERATIONS as readonly OperationSpec[]),
   ...(DEVELOPER_OPERATIONS as readonly OperationSpec[]),
   ...(RESILIENCE_OPERATIONS as readonly OperationSpec[]),
+  ...(TRAFFIC_OPERATIONS as readonly OperationSpec[]),
   { method: 'get', path: '/services/{name}/routes', summary: "List a service's routes", tag: 'services', access: 'viewer', query: LISTING, status: 200, response: pageSchema(ENTITY_KINDS.routes.schema) },
   { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets", tag: 'upstreams', access: 'viewer', status: 200, response: Type.Object({ data: Type.Array(TargetSchema) }) },
   { method: 'post', path: '/upstreams/{name}/targets', summary: 'Add a target to an upstream', tag: 'upstreams', access: 'operator', body: TargetSchema, status: 201, response: TargetSchema },
@@ -203,6 +209,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
     if (op.body) responses['413'] = problemResponse('The body is too large');
     if (op.path === '/auth/login') responses['429'] = problemResponse('Too many login attempts');
     if (op.path === '/health/ready') responses['503'] = problemResponse('Not ready');
+    for (const [status, description] of Object.entries(op.problems ?? {})) responses[status] = problemResponse(description);
 
     const operation: Record<string, unknown> = {
       operationId: `${op.method}${op.path.replace(/[{}]/g, '').split(/[/.-]/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}`,
@@ -230,7 +237,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal', 'resilience'].map((name) => ({ name })),
+    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal', 'resilience', 'traffic'].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A login JWT from POST /auth/login, or GATEHOUSE_ADMIN_TOKEN.' } },

@@ -3,6 +3,7 @@
  * the proxy thread; these describe them).
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { TrafficViewSchema } from '../traffic/traffic.dto.js';
 
 const Int = (description: string): TSchema => Type.Integer({ minimum: 0, description });
 const EpochMs = (description: string): TSchema => Type.Integer({ description: `${description} (epoch milliseconds)` });
@@ -73,6 +74,7 @@ export const ResilienceViewSchema = Type.Object(
     load_shedding: Type.Object({ overloaded: Int('Requests refused while the proxy thread was overloaded.'), concurrency: Int('Requests refused over max_concurrent_requests.') }),
     request_size: Type.Object({ declared: Int('Refused by Content-Length.'), streamed: Int('Cut off while streaming.'), length_required: Int('Refused for lack of Content-Length.') }),
     limits_store: Type.Object({ fail_open: Int('Requests a redis-policy limit let through because Redis failed.'), fail_closed: Int('Requests refused because Redis failed.') }),
+    traffic: TrafficViewSchema,
     events: Type.Object({ subscribers: Int('Live event subscribers (SSE clients) of this admin node.'), published: Int('Events published since start.'), dropped: Int('Events dropped for slow subscribers.') }),
   },
   { $id: 'ResilienceView', description: "Resilience state of this node's data plane." },

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { ProxyCacheStatsSchema, PurgeResultSchema, ResilienceViewSchema, UpstreamHealthSchema } from './resilience.dto.js';
 
 export const RESILIENCE_OPERATIONS = [
-  { method: 'get', path: '/resilience', summary: 'Circuit breakers, target health, proxy-cache and load-shedding counters of the data plane', tag: 'resilience', access: 'viewer', status: 200, response: ResilienceViewSchema },
+  { method: 'get', path: '/resilience', summary: 'Circuit breakers, target health, proxy-cache, load-shedding and traffic (split, mirror) counters of the data plane', tag: 'resilience', access: 'viewer', status: 200, response: ResilienceViewSchema },
   { method: 'get', path: '/upstreams/{name}/health', summary: "Health of an upstream's targets (HEALTHY, UNHEALTHY or HEALTHCHECKS_OFF), as in Kong", tag: 'upstreams', access: 'viewer', status: 200, response: UpstreamHealthSchema },
   { method: 'get', path: '/proxy-cache', summary: 'Proxy cache statistics', tag: 'resilience', access: 'viewer', status: 200, response: ProxyCacheStatsSchema },
   { method: 'delete', path: '/proxy-cache', summary: 'Purge the whole proxy cache (memory, and Redis when configured)', tag: 'resilience', access: 'operator', status: 200, response: PurgeResultSchema },

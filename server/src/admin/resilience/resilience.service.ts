@@ -9,6 +9,7 @@ import { renderPrometheus, type MetricFamily, type Sample } from '../../observab
 import type { ResilienceView } from '../../proxy/resilience-view.js';
 import type { ProxyCacheStats } from '../../plugins/proxy-cache/plugin.js';
 import type { GatewayRuntime } from '../../runtime/gateway-runtime.js';
+import { trafficMetrics } from '../../traffic/index.js';
 import { ADMIN_RUNTIME } from '../admin-env.js';
 import { AdminEventBus } from './event-bus.js';
 
@@ -163,5 +164,6 @@ export function resilienceMetrics(
     { name: 'gatehouse_config_version', help: 'Config version the proxy serves.', type: 'gauge', samples: [{ value: status.config_version }] },
     { name: 'gatehouse_admin_event_subscribers', help: 'Live event (SSE) subscribers of this admin node.', type: 'gauge', samples: [{ value: events.subscribers }] },
     { name: 'gatehouse_admin_events_dropped_total', help: 'Live events dropped because a subscriber could not keep up.', type: 'counter', samples: [{ value: events.dropped }] },
+    ...trafficMetrics(v.traffic),
   ];
 }

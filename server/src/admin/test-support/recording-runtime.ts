@@ -1,14 +1,14 @@
 /**
  * A small but real GatewayRuntime for admin API tests: it reads the store on every reload (so status
  * and currentDocument reflect what was committed) and counts reloads, without running a proxy. Resilience
- * state comes from this thread's real registries (breakers, target health, cache), as with an in-process
- * proxy plane, so tests drive it by driving those.
+ * state comes from this thread's real registries (breakers, target health, cache, traffic-split and
+ * mirror counters, shadow samples), as with an in-process proxy plane, so tests drive it by driving those.
  */
 import { emptyDocument, type ConfigDocument } from '../../config/schema.js';
 import type { GatewayRuntime, GatewayStatus } from '../../runtime/gateway-runtime.js';
 import type { ConfigStore } from '../../store/config-store.js';
 import type { EventListener } from '../../observability/events.js';
-import { purgeCache, resilienceView, subscribeResilienceEvents, type ResilienceView } from '../../proxy/resilience-view.js';
+import { clearShadowSamples, purgeCache, resilienceView, shadowSamples, subscribeResilienceEvents, type ResilienceView, type ShadowSample } from '../../proxy/resilience-view.js';
 
 export class RecordingRuntime implements GatewayRuntime {
   reloads = 0;
@@ -38,6 +38,14 @@ export class RecordingRuntime implements GatewayRuntime {
 
   purgeCache(key?: string): Promise<number> {
     return purgeCache(key);
+  }
+
+  shadowSamples(route?: string): Promise<ShadowSample[]> {
+    return Promise.resolve(shadowSamples(route));
+  }
+
+  clearShadowSamples(route?: string): Promise<number> {
+    return Promise.resolve(clearShadowSamples(route));
   }
 
   onEvent(listener: EventListener): () => void {

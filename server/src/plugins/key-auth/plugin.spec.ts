@@ -112,13 +112,19 @@ describe('key-auth', () => {
     expect(() => gw.apply({ consumers: [], credentials: [alice.credential] })).toThrow(/consumer 'alice' does not exist/);
   });
 
-  it('the anonymous consumer must exist, or the instance is disabled with an error', () => {
+  it('the anonymous consumer must exist, or the route refuses requests (fails closed) with an error', async () => {
     const s = gw.apply({
       services: [{ name: 's', url: `http://${up.address}` }],
       routes: [{ name: 'r', service: 's', paths: ['/r'] }],
       plugins: [{ name: 'key-auth', route: 'r', config: { anonymous: 'nobody' } }],
     });
     expect(s.errors.map((e) => e.message).join()).toMatch(/anonymous consumer 'nobody' does not exist/);
+    // Without its auth plugin the route would be open; it answers 500 until the config is fixed.
+    const before = up.hits;
+    const r = await send(gw.port, '/r');
+    expect(r.status).toBe(500);
+    expect(r.json()).toMatchObject({ code: 'GW_ERR_PLUGIN_MISCONFIGURED' });
+    expect(up.hits).toBe(before);
   });
 
   it.each([

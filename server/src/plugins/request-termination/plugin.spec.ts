@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../config/validate.js';
 import { send, startGateway, startUpstream, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
-import plugin from './plugin.js';
+import plugin, { hasQueryParam } from './plugin.js';
 import { RequestTerminationSchema } from './schema.js';
 
 describe('request-termination', () => {
@@ -17,11 +17,19 @@ describe('request-termination', () => {
         { name: 'msg', service: 's', paths: ['/msg'] },
         { name: 'default', service: 's', paths: ['/default'] },
         { name: 'open', service: 's', paths: ['/open'] },
+        { name: 'mock', service: 's', paths: ['/mock'] },
+        { name: 'trig', service: 's', paths: ['/trig'] },
       ],
       plugins: [
         { name: 'request-termination', route: 'raw', config: { status_code: 200, body: '<h1>maintenance</h1>', content_type: 'text/html' } },
         { name: 'request-termination', route: 'msg', config: { status_code: 403, message: 'blocked' } },
         { name: 'request-termination', route: 'default', config: {} },
+        {
+          name: 'request-termination',
+          route: 'mock',
+          config: { status_code: 201, body: '{"id":7}', content_type: 'application/json', headers: { Location: '/items/7', 'X-Mock': 'yes' } },
+        },
+        { name: 'request-termination', route: 'trig', config: { status_code: 418, message: 'mocked', trigger: 'X-Mock-Me' } },
       ],
     });
   });
@@ -65,5 +73,39 @@ describe('request-termination', () => {
 
   it('refuses a content_type without a body', () => {
     expect(() => plugin.create({ status_code: 503, content_type: 'text/plain' }, { logger: console, scope: 'global', route: undefined })).toThrow(/content_type/);
+  });
+
+  it('mock responses carry the configured extra headers', async () => {
+    const r = await send(gw.port, '/mock');
+    expect(r.status).toBe(201);
+    expect(r.headers.location).toBe('/items/7');
+    expect(r.headers['x-mock']).toBe('yes');
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.body).toBe('{"id":7}');
+  });
+
+  it('trigger: only requests with the header or query parameter are terminated', async () => {
+    const before = up.hits;
+    expect((await send(gw.port, '/trig')).status).toBe(200);
+    expect((await send(gw.port, '/trig?x-mock-mex=1')).status).toBe(200);
+    expect(up.hits).toBe(before + 2);
+    expect((await send(gw.port, '/trig', { headers: { 'x-mock-me': '' } })).status).toBe(418);
+    expect((await send(gw.port, '/trig?a=1&X-Mock-Me')).status).toBe(418);
+    const r = await send(gw.port, '/trig?X-Mock-Me=1');
+    expect(r.status).toBe(418);
+    expect(r.json<{ message: string }>()).toEqual({ message: 'mocked' });
+    expect(up.hits).toBe(before + 2);
+  });
+
+  it('hasQueryParam matches whole names only', () => {
+    expect(hasQueryParam('a=1&debug', 'debug')).toBe(true);
+    expect(hasQueryParam('debug=0', 'debug')).toBe(true);
+    expect(hasQueryParam('nodebug=1&debugx=2', 'debug')).toBe(false);
+    expect(hasQueryParam('', 'debug')).toBe(false);
+  });
+
+  it('refuses gateway-managed headers in `headers`', () => {
+    expect(() => plugin.create({ status_code: 200, body: 'x', headers: { 'Content-Length': '1' } }, { logger: console, scope: 'global', route: undefined })).toThrow(/content-length/);
+    expect(() => plugin.create({ status_code: 200, body: 'x', headers: { 'content-type': 'a/b' } }, { logger: console, scope: 'global', route: undefined })).toThrow(/content_type/);
   });
 });
