@@ -33,6 +33,18 @@ export interface ProxyHost {
   readonly trusted: TrustedProxies;
   readonly logger: PluginLogger;
   readonly tunnel: TunnelHandler;
+  /** Access log, metrics, tracing, error tracking: told when each request begins and ends. */
+  readonly observer: RequestObserver | undefined;
+}
+
+/**
+ * Watches every request (observability/). `begin` runs once the request id and client address are known,
+ * before any phase (a tracer decides sampling and sets `traceparent` upstream there); `end` runs once the
+ * exchange is over, after the log plugins, with the timings below filled in. Neither may throw or block.
+ */
+export interface RequestObserver {
+  begin(req: ProxyRequest): void;
+  end(req: ProxyRequest): void;
 }
 
 const kCtx = Symbol('gatehouse.ctx');
@@ -105,6 +117,26 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   /** An exchange started by the guard's `proceed()` awaits its `settle`. */
   private guardActive = false;
   guardState: unknown = undefined;
+  // Timings (performance.now(), 0 when the step did not happen) and outcome, for the observers.
+  routedAt = 0;
+  accessDoneAt = 0;
+  upstreamPhaseDoneAt = 0;
+  upstreamStartAt = 0;
+  upstreamHeadAt = 0;
+  upstreamEndAt = 0;
+  endedAt = 0;
+  /** Body bytes sent to the client. */
+  bytesOut = 0;
+  /** The gateway's own error code when it answered with a problem. */
+  errorCode: ErrorCode | undefined = undefined;
+  /** How the last upstream attempt failed, when it did. */
+  upstreamFailure: UpstreamFailureKind | undefined = undefined;
+  /** `host:port` of the last target tried. */
+  targetAddress: string | undefined = undefined;
+  /** Per-request state of the observers (a trace span, …). */
+  traceId: string | undefined = undefined;
+  spanId: string | undefined = undefined;
+  observed: unknown = undefined;
   /** Set by abortUpstream: the answer that replaces whatever the aborted exchange ends with. */
   private abortCode: ErrorCode | undefined = undefined;
   private abortDetail: string | undefined = undefined;
@@ -207,6 +239,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.clientIp = this.trustedPeer && this.hXff !== undefined ? (clientFromForwardedFor(this.hXff, this.server.trusted) ?? this.peer) : this.peer;
     const rid = this.hRequestId;
     this.requestId = this.trustedPeer && rid !== undefined && isWellFormedRequestId(rid) ? rid : randomUUID();
+    this.server.observer?.begin(this);
 
     if (hostCount > 1) return this.sendProblem('GW_ERR_AMBIGUOUS_HOST', 'several Host headers');
     const target = parseRequestTarget(this.method, this.req.url ?? '');
@@ -294,7 +327,11 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
 
   private afterPhase(phase: 'rewrite' | AccessLikePhase): void {
     if (phase === 'rewrite') return this.routeRequest();
-    if (phase === 'access') return this.runPhase('upstream', 0);
+    if (phase === 'access') {
+      this.accessDoneAt = performance.now();
+      return this.runPhase('upstream', 0);
+    }
+    this.upstreamPhaseDoneAt = performance.now();
     return this.proxy();
   }
 
@@ -302,6 +339,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const m = this.snapshot.router.lookup(this);
     if (m === undefined) return this.sendProblem('GW_ERR_ROUTE_NOT_FOUND', `no route for ${this.method} ${this.host}${this.path}`);
     const route = m.data;
+    this.routedAt = performance.now();
     this.compiled = route;
     this.route = route.info;
     this.params = m.params;
@@ -376,8 +414,9 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
       return this.sendProblem('GW_ERR_NO_HEALTHY_TARGET');
     }
     this.target = t;
+    this.targetAddress = t.address;
     t.active++;
-    this.attempts++;
+    if (this.attempts++ === 0) this.upstreamStartAt = performance.now();
     if (this.hasBody) this.writeTimer = setTimeout(onWriteTimeout, service.writeTimeout, this);
     service.pools.get(t)!.dispatch(
       {
@@ -449,6 +488,8 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.upstreamHeadAt = performance.now();
+    this.upstreamFailure = undefined;
     const service = this.service!;
     this.target?.health.reportStatus(statusCode);
     if (service.retryOn !== undefined && service.retryOn.has(statusCode) && this.mayRetry(service, true)) {
@@ -487,10 +528,14 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const taps = this.taps;
     if (taps !== undefined) for (let i = 0; i < taps.length; i++) taps[i]!.onData(chunk);
     if (this.chain !== undefined) this.chain.write(0, chunk);
-    else if (!this.res.write(chunk)) controller.pause();
+    else {
+      this.bytesOut += chunk.length;
+      if (!this.res.write(chunk)) controller.pause();
+    }
   }
 
   onResponseEnd(): void {
+    this.upstreamEndAt = performance.now();
     this.releaseTarget();
     if (this.chain !== undefined) this.chain.end(0, undefined);
     else this.res.end();
@@ -519,6 +564,8 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
       return this.sendProblem(this.abortCode, this.abortDetail);
     }
     const failure = classifyUpstreamError(err);
+    this.upstreamEndAt = performance.now();
+    this.upstreamFailure = failure.kind;
     // A slow client (write timeout) says nothing about the target.
     if (failure.kind !== 'timeout' || (err as { code?: string }).code !== 'GW_WRITE_TIMEOUT') {
       failed?.health.reportFailure(failure.kind === 'connect' || failure.kind === 'timeout' ? failure.kind : 'reset');
@@ -612,11 +659,14 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   /** Output of the last body filter (FilterChain). */
   clientWrite(chunk: Buffer): void {
     if (this.finished) return;
+    this.bytesOut += chunk.length;
     if (!this.res.write(chunk)) this.controller?.pause();
   }
   clientEnd(chunk: Buffer | undefined): void {
     this.chain = undefined;
-    if (!this.finished) this.res.end(chunk);
+    if (this.finished) return;
+    if (chunk !== undefined) this.bytesOut += chunk.length;
+    this.res.end(chunk);
   }
   clientDestroy(err: Error): void {
     this.server.logger.error({ err, request_id: this.requestId }, 'response body filter failed');
@@ -647,7 +697,11 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private endAnswered(): void {
     if (this.finished || this.headSent) return;
     const body = this.earlyBody;
-    if (body !== undefined) this.responseHeaders!['content-length'] = Buffer.byteLength(body);
+    if (body !== undefined) {
+      const n = Buffer.byteLength(body);
+      this.responseHeaders!['content-length'] = n;
+      if (this.method !== 'HEAD') this.bytesOut += n;
+    }
     this.writeHead();
     this.res.end(body);
   }
@@ -658,6 +712,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const p = problem(code, { request_id: this.requestId, instance: this.path || undefined, ...(detail ? { detail } : {}) });
     if (status !== undefined) p.status = status;
     const body = JSON.stringify(p);
+    this.errorCode = code;
     const h: OutgoingHttpHeaders = {};
     this.responseHeaders = h;
     if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
@@ -665,6 +720,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     h['content-length'] = Buffer.byteLength(body);
     h['cache-control'] = 'no-store';
     this.status = p.status;
+    this.bytesOut += Buffer.byteLength(body);
     this.writeHead();
     this.res.end(body);
   }
@@ -690,6 +746,15 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.abortTaps();
     if (this.guardActive) this.settleGuard(0, 'client-abort');
     this.runLog();
+    this.endedAt = performance.now();
+    const observer = this.server.observer;
+    if (observer !== undefined) {
+      try {
+        observer.end(this);
+      } catch (err) {
+        this.server.logger.error({ err, request_id: this.requestId }, 'request observer failed');
+      }
+    }
     this.snapshot.release();
   }
 

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PluginLogger } from '../plugins/types.js';
 import { problem, PROBLEM_CONTENT_TYPE } from '../errors/registry.js';
-import { ProxyRequest, type ProxyHost } from './proxy-request.js';
+import { ProxyRequest, type ProxyHost, type RequestObserver } from './proxy-request.js';
 import { Router } from './router.js';
 import { PhaseChains, Snapshot, type CompiledRoute } from './snapshot.js';
 import { TrustedProxies } from './trusted-proxies.js';
@@ -22,6 +22,8 @@ export interface ProxyServerOptions {
   maxHeaderSize?: number;
   /** Longest request target in characters; over it the client gets 414. Default 8 KiB. */
   maxUriLength?: number;
+  /** Told about every request (observability/); none by default. */
+  observer?: RequestObserver;
 }
 
 export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
@@ -36,6 +38,7 @@ export class ProxyServer implements ProxyHost {
   readonly trusted: TrustedProxies;
   readonly logger: PluginLogger;
   readonly tunnel: TunnelHandler = tunnelUpgrade;
+  readonly observer: RequestObserver | undefined;
   readonly nodeId: string | undefined;
   private current: Snapshot;
   private readonly server: Server;
@@ -48,6 +51,7 @@ export class ProxyServer implements ProxyHost {
   constructor(opts: ProxyServerOptions) {
     this.trusted = new TrustedProxies(opts.trustedProxies);
     this.logger = opts.logger;
+    this.observer = opts.observer;
     this.nodeId = opts.nodeId;
     this.current = emptySnapshot(opts.logger);
     this.maxUriLength = opts.maxUriLength ?? DEFAULT_MAX_URI_LENGTH;

@@ -9,6 +9,7 @@ import { checkDocument } from '../../config/check.js';
 import { PLUGINS } from '../../plugins/index.js';
 import type { PluginLogger } from '../../plugins/types.js';
 import { ProxyServer } from '../proxy-server.js';
+import type { RequestObserver } from '../proxy-request.js';
 import { buildSnapshot, type Snapshot } from '../snapshot.js';
 import { PoolRegistry } from '../upstream-pool.js';
 
@@ -101,10 +102,10 @@ export function compile(doc: unknown, logger: PluginLogger, pools: PoolRegistry)
   return buildSnapshot(checked.document, PLUGINS, { logger, pools, version: ++version });
 }
 
-export async function startGateway(doc: unknown, trustedProxies: string[] = []): Promise<Gateway> {
+export async function startGateway(doc: unknown, trustedProxies: string[] = [], opts: { observer?: RequestObserver } = {}): Promise<Gateway> {
   const logger = new MemoryLogger();
   const pools = new PoolRegistry();
-  const proxy = new ProxyServer({ trustedProxies, logger });
+  const proxy = new ProxyServer({ trustedProxies, logger, observer: opts.observer });
   const gw: Gateway = {
     proxy,
     port: 0,
