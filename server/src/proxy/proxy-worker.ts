@@ -10,6 +10,8 @@ import { PLUGINS } from '../plugins/index.js';
 import { createRedisClient } from '../limits/redis-client.js';
 import { attachRedis } from '../limits/backends.js';
 import { ProxyServer } from './proxy-server.js';
+import type { RequestObserver } from './proxy-request.js';
+import { composeObservers } from '../observability/observers.js';
 import { answerResilienceRequest, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker } from './proxy-plane.js';
 
 const STATS_INTERVAL_MS = 250;
@@ -22,7 +24,16 @@ setActiveCredentialKeys(data.credentialKeys);
 // state the other nodes see.
 const redis = data.redisUrl ? createRedisClient(data.redisUrl, logger) : undefined;
 if (redis) attachRedis(redis);
-const server = new ProxyServer({ trustedProxies: data.trustedProxies, logger, nodeId: data.nodeId, maxHeaderSize: data.maxHeaderSize, maxUriLength: data.maxUriLength });
+// Request observers (issue 7): each part of observability adds itself here from its workerData settings.
+const observers: RequestObserver[] = [];
+const server = new ProxyServer({
+  trustedProxies: data.trustedProxies,
+  logger,
+  nodeId: data.nodeId,
+  maxHeaderSize: data.maxHeaderSize,
+  maxUriLength: data.maxUriLength,
+  observer: composeObservers(observers, logger),
+});
 const plane = new InProcessProxyPlane(server, PLUGINS, logger);
 
 const timer = setInterval(function reportStats() {
