@@ -80,6 +80,11 @@ describe('resilience admin API (worker data plane)', () => {
     expect(text).toMatch(/^gatehouse_circuit_breaker_state\{breaker="[^"]+",group="[^"]+"\} 2$/m);
     expect(text).toMatch(/^gatehouse_circuit_breaker_transitions_total\{group="[^"]+",to="open"\} 1$/m);
     expect(text).toMatch(/^gatehouse_requests_total [1-9]\d*$/m);
+    // The proxy thread's request metrics (its own prom-client registry) come through the worker as well.
+    expect(text).toMatch(/^gatehouse_http_requests_total\{route="dead",service="dead",code_class="5xx"\} 4$/m);
+    expect(text).toMatch(/^gatehouse_http_request_duration_seconds_bucket\{route="dead",service="dead",le="\+Inf"\} 4$/m);
+    expect(text).toMatch(/^gatehouse_config_reloads_total [1-9]\d*$/m);
+    expect(text).toContain('# TYPE process_resident_memory_bytes gauge');
     await sse.cancel();
   });
 

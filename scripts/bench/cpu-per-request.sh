@@ -3,7 +3,8 @@
 # (/proc/<pid>/stat utime+stime) over a fixed wrk run, so a busy machine changes the throughput but much
 # less the CPU spent per request. Entries are interleaved `repeats` times so drift hits each alike.
 # Starts the shared bench upstream (nginx on :9001) unless it already answers.
-# Usage: cpu-per-request.sh [seconds] [connections] [repeats] name=config.yaml ...
+# Usage: cpu-per-request.sh [seconds] [connections] [repeats] name=config.yaml[|VAR=value VAR2=value] ...
+#   (the part after `|` is extra environment for that entry's gateway, e.g. observability switches)
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dur=${1:-5}; conns=${2:-64}; repeats=${3:-3}; shift 3
@@ -19,8 +20,9 @@ fi
 trap '[ -n "$upstream" ] && kill $upstream 2>/dev/null' EXIT
 for round in $(seq 1 "$repeats"); do
   for entry in "$@"; do
-    name=${entry%%=*}; file=${entry#*=}
-    GATEWAY_CONFIG=$root/scripts/bench/$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
+    name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=
+    [ "$file" != "$rest" ] && extra=${rest#*|}
+    env $extra GATEWAY_CONFIG=$root/scripts/bench/$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
       GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/cpu-$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do up 9140 && break; sleep 0.1; done

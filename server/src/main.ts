@@ -69,6 +69,9 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       credentialKeys,
       maxHeaderSize: env.maxHeaderSize,
       maxUriLength: env.maxUriLength,
+      requestMetrics: env.requestMetrics,
+      tracing: env.tracing,
+      accessLog: { ...env.accessLog, nodeId: env.nodeId },
     },
     logger,
   );
@@ -91,6 +94,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     },
     dashboardDir: existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
     throttlerStorage,
+    live: { nodeId: env.nodeId, redisUrl: env.redisUrl },
   });
   await admin.listen(env.adminListen.host, env.adminListen.port);
   logger.info(`admin API and dashboard on http://${env.adminListen.host}:${env.adminListen.port}/`);

@@ -3,7 +3,7 @@
  * env, logger, plugins) as custom providers under symbol tokens.
  */
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
@@ -49,6 +49,10 @@ import { ResilienceController } from './resilience/resilience.controller.js';
 import { ResilienceService } from './resilience/resilience.service.js';
 import { TrafficController } from './traffic/traffic.controller.js';
 import { TrafficService } from './traffic/traffic.service.js';
+import { RecentErrorsController } from './recent-errors/recent-errors.controller.js';
+import { RecentErrorsService } from './recent-errors/recent-errors.service.js';
+import { AuditController } from './audit/audit.controller.js';
+import { AuditInterceptor } from './audit/audit.interceptor.js';
 
 export interface AdminModuleDeps {
   store: ConfigStore;
@@ -82,7 +86,7 @@ export class AdminModule {
       module: AdminModule,
       imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later', ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
       controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, NestedController, ConfigController, SystemController, OpenApiController,
-        ResilienceController, TrafficController, EventsController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
+        ResilienceController, TrafficController, RecentErrorsController, EventsController, AuditController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
       providers: [
         ...values,
         createJwtStrategy(deps.auth.strategyName),
@@ -99,10 +103,13 @@ export class AdminModule {
         AdminEventBus,
         ResilienceService,
         TrafficService,
+        RecentErrorsService,
         // Order matters: authentication puts the caller on the request, then roles are checked.
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        // Every admin change into the audit log (admin/audit/).
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
     };
   }

@@ -18,6 +18,8 @@ import type { GatewayRuntime } from '../runtime/gateway-runtime.js';
 import type { ConfigStore } from '../store/config-store.js';
 import type { AdminEnv, AdminLogger, AuthSettings, PluginRegistry } from './admin-env.js';
 import { AdminModule } from './admin.module.js';
+import { LiveHub } from '../observability/live-hub.js';
+import { attachLiveSocket } from './live/live-socket.js';
 
 export type { AdminEnv } from './admin-env.js';
 
@@ -38,6 +40,8 @@ export interface AdminAppDeps {
   plugins?: PluginRegistry;
   /** Storage of the login throttler; in memory per node when unset (REDIS_URL set: shared, see limits/throttler-storage.ts). */
   throttlerStorage?: ThrottlerStorage;
+  /** The live stream (socket.io at `/live`): this node's id, and Redis to merge every node's seconds (this node only when unset). */
+  live?: { nodeId: string; redisUrl?: string; graceMs?: number };
 }
 
 export interface RegisteredRoute {
@@ -136,6 +140,10 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   }
   await fastify.ready();
 
+  const hub = new LiveHub({ nodeId: deps.live?.nodeId ?? 'local', redisUrl: deps.live?.redisUrl, graceMs: deps.live?.graceMs, logger: deps.logger });
+  const stopLive = deps.runtime.onLive((second) => hub.push(second));
+  const liveSocket = attachLiveSocket(fastify.server, { hub, store: deps.store, auth, adminToken: deps.env.adminToken, logger: deps.logger });
+
   let address = '';
   return {
     async listen(host: string, port: number) {
@@ -147,6 +155,9 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
     },
     async close() {
       passport.unuse(auth.strategyName);
+      stopLive();
+      await liveSocket.close();
+      await hub.close();
       await app.close();
     },
     url() {

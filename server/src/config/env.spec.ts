@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv } from './env.js';
 
@@ -34,7 +35,75 @@ describe('loadEnv', () => {
     expect(loadEnv({ GATEWAY_CONFIG: 'kong.yaml' }).demo).toBe(false);
   });
 
+  it('keeps request metrics on unless GATEHOUSE_METRICS is false, and refuses anything but a boolean', () => {
+    expect(loadEnv({}).requestMetrics).toBe(true);
+    expect(loadEnv({ GATEHOUSE_METRICS: 'false' }).requestMetrics).toBe(false);
+    expect(() => loadEnv({ GATEHOUSE_METRICS: 'sometimes' })).toThrow('GATEHOUSE_METRICS');
+  });
+
   it('refuses DB-less mode together with a database', () => {
     expect(() => loadEnv({ GATEWAY_CONFIG: 'a.yaml', DATABASE_URL: 'postgres://h/db' })).toThrow('GATEWAY_CONFIG');
+  });
+});
+
+describe('loadEnv: tracing', () => {
+  it('is off without an OTLP endpoint, and with OTEL_SDK_DISABLED', () => {
+    expect(loadEnv({}).tracing).toBeUndefined();
+    expect(loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+  });
+
+  it('takes the endpoint from GATEHOUSE_OTLP_ENDPOINT, then the standard OTEL_* variables', () => {
+    expect(loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'http://c:4318/' }).tracing?.endpoint).toBe('http://c:4318/v1/traces');
+    expect(loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'http://c:4318/v1/traces' }).tracing?.endpoint).toBe('http://c:4318/v1/traces');
+    expect(loadEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/custom' }).tracing?.endpoint).toBe('https://c/custom');
+    expect(loadEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracing?.endpoint).toBe('http://c:4318/v1/traces');
+    expect(loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:2/v1/traces' }).tracing?.endpoint).toBe('http://a:1/v1/traces');
+    expect(() => loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'grpc://c:4317' })).toThrow('GATEHOUSE_OTLP_ENDPOINT');
+  });
+
+  it('defaults to parent-based 10% sampling, W3C propagation and the service name gatehouse', () => {
+    expect(loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'http://c:4318' }).tracing).toEqual({
+      endpoint: 'http://c:4318/v1/traces',
+      sampleRatio: 0.1,
+      parentBased: true,
+      propagation: ['w3c'],
+      serviceName: 'gatehouse',
+      exportDelayMs: 5_000,
+      maxQueueSize: 2_048,
+    });
+  });
+
+  it('honours the OTEL_* sampler, propagator and batch variables, with GATEHOUSE_TRACE_* first', () => {
+    const t = (env: Record<string, string>) => loadEnv({ GATEHOUSE_OTLP_ENDPOINT: 'http://c:4318', ...env }).tracing!;
+    expect(t({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' })).toMatchObject({ sampleRatio: 0.5, parentBased: false });
+    expect(t({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' })).toMatchObject({ sampleRatio: 1, parentBased: true });
+    expect(t({ OTEL_TRACES_SAMPLER: 'always_off' })).toMatchObject({ sampleRatio: 0, parentBased: false });
+    expect(t({ OTEL_TRACES_SAMPLER_ARG: '0.5', GATEHOUSE_TRACE_SAMPLE_RATIO: '0.25' }).sampleRatio).toBe(0.25);
+    expect(t({ OTEL_PROPAGATORS: 'tracecontext,baggage,b3multi' }).propagation).toEqual(['w3c', 'b3multi']);
+    expect(t({ OTEL_PROPAGATORS: 'b3', GATEHOUSE_TRACE_PROPAGATION: 'b3,w3c' }).propagation).toEqual(['b3', 'w3c']);
+    expect(t({ OTEL_SERVICE_NAME: 'edge', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_MAX_QUEUE_SIZE: '100' })).toMatchObject({ serviceName: 'edge', exportDelayMs: 200, maxQueueSize: 100 });
+    expect(() => t({ GATEHOUSE_TRACE_SAMPLE_RATIO: '1.5' })).toThrow('GATEHOUSE_TRACE_SAMPLE_RATIO');
+    expect(() => t({ GATEHOUSE_TRACE_PROPAGATION: 'jaeger' })).toThrow('GATEHOUSE_TRACE_PROPAGATION');
+    expect(() => t({ OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow('OTEL_TRACES_SAMPLER');
+  });
+
+  it('reads the access log settings: stdout by default, off, a file, fields and the HTTP sink', () => {
+    const def = loadEnv({}).accessLog;
+    expect(def).toMatchObject({ destination: 'stdout', maxSize: 100 * 1024 * 1024, maxFiles: 5, httpUrl: undefined });
+    expect(def.fields).not.toContain('query');
+    expect(def.fields).toContain('request_id');
+    expect(loadEnv({ GATEHOUSE_ACCESS_LOG: 'off' }).accessLog.destination).toBe('off');
+    const a = loadEnv({
+      GATEHOUSE_ACCESS_LOG: 'logs/access.log',
+      GATEHOUSE_ACCESS_LOG_FIELDS: 'time, status,query',
+      GATEHOUSE_ACCESS_LOG_MAX_SIZE: '2048',
+      GATEHOUSE_ACCESS_LOG_MAX_FILES: '2',
+      GATEHOUSE_ACCESS_LOG_HTTP_URL: 'https://logs.example.com/ingest',
+      GATEHOUSE_ACCESS_LOG_REDACT: 'sid, k',
+    }).accessLog;
+    expect(a).toMatchObject({ destination: path.resolve('logs/access.log'), fields: ['time', 'status', 'query'], maxSize: 2048, maxFiles: 2, httpUrl: 'https://logs.example.com/ingest', redactParams: ['sid', 'k'] });
+    expect(() => loadEnv({ GATEHOUSE_ACCESS_LOG_FIELDS: 'status,authorization' })).toThrow('GATEHOUSE_ACCESS_LOG_FIELDS');
+    expect(() => loadEnv({ GATEHOUSE_ACCESS_LOG_HTTP_URL: 'ftp://x' })).toThrow('GATEHOUSE_ACCESS_LOG_HTTP_URL');
+    expect(() => loadEnv({ GATEHOUSE_ACCESS_LOG_MAX_FILES: '0' })).toThrow('GATEHOUSE_ACCESS_LOG_MAX_FILES');
   });
 });

@@ -4,6 +4,8 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { Propagation, TracingSettings } from '../observability/tracing.js';
+import { ACCESS_LOG_FIELDS, DEFAULT_ACCESS_LOG_FIELDS, type AccessLogField, type AccessLogSettings } from '../observability/access-log.js';
 
 export interface Listen {
   host: string;
@@ -31,6 +33,12 @@ export interface GatewayEnv {
   maxHeaderSize: number;
   /** Longest request target the proxy accepts, in characters (414 above). */
   maxUriLength: number;
+  /** Prometheus request metrics of the proxy (GATEHOUSE_METRICS, default on). */
+  requestMetrics: boolean;
+  /** OpenTelemetry tracing; undefined when no OTLP endpoint is configured (tracing off). */
+  tracing: TracingSettings | undefined;
+  /** The access log (GATEHOUSE_ACCESS_LOG*); the node id is filled in by main. */
+  accessLog: Omit<AccessLogSettings, 'nodeId'>;
 }
 
 export class EnvError extends Error {
@@ -80,6 +88,95 @@ function parseSize(name: string, value: string | undefined, fallback: number, mi
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
+function parseAccessLog(env: NodeJS.ProcessEnv): Omit<AccessLogSettings, 'nodeId'> {
+  const raw = (env.GATEHOUSE_ACCESS_LOG ?? '').trim();
+  const destination = raw === '' ? 'stdout' : /^(off|false|0|no|none)$/i.test(raw) ? 'off' : /^stdout$/i.test(raw) ? 'stdout' : path.resolve(raw);
+  let fields: AccessLogField[] = [...DEFAULT_ACCESS_LOG_FIELDS];
+  const list = (env.GATEHOUSE_ACCESS_LOG_FIELDS ?? '').trim();
+  if (list !== '') {
+    fields = list.split(',').map((f) => f.trim()).filter(Boolean) as AccessLogField[];
+    const unknown = fields.filter((f) => !(ACCESS_LOG_FIELDS as readonly string[]).includes(f));
+    if (unknown.length > 0) throw new EnvError('GATEHOUSE_ACCESS_LOG_FIELDS', `unknown field(s) ${unknown.join(', ')}; known: ${ACCESS_LOG_FIELDS.join(', ')}`);
+  }
+  const httpUrl = (env.GATEHOUSE_ACCESS_LOG_HTTP_URL ?? '').trim() || undefined;
+  if (httpUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(httpUrl)) throw new EnvError('GATEHOUSE_ACCESS_LOG_HTTP_URL', 'must be an http:// or https:// URL');
+  return {
+    destination,
+    fields,
+    maxSize: parseSize('GATEHOUSE_ACCESS_LOG_MAX_SIZE', env.GATEHOUSE_ACCESS_LOG_MAX_SIZE, 100 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    maxFiles: parseSize('GATEHOUSE_ACCESS_LOG_MAX_FILES', env.GATEHOUSE_ACCESS_LOG_MAX_FILES, 5, 1, 1000),
+    httpUrl,
+    httpAuthorization: env.GATEHOUSE_ACCESS_LOG_HTTP_AUTHORIZATION || undefined,
+    redactParams: (env.GATEHOUSE_ACCESS_LOG_REDACT ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+  };
+}
+
+const TRACE_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+
+function httpUrl(name: string, value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new EnvError(name, `'${value}' is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new EnvError(name, 'must be an http:// or https:// URL');
+  return value;
+}
+
+/**
+ * Tracing is on when an OTLP endpoint is set: GATEHOUSE_OTLP_ENDPOINT (a base URL, `/v1/traces` appended
+ * unless present), else the standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) or
+ * OTEL_EXPORTER_OTLP_ENDPOINT (base). The standard OTEL_* sampler, propagator and batch variables are
+ * honoured; the GATEHOUSE_TRACE_* ones take precedence.
+ */
+function parseTracing(env: NodeJS.ProcessEnv): TracingSettings | undefined {
+  if (parseBool('OTEL_SDK_DISABLED', env.OTEL_SDK_DISABLED, false)) return undefined;
+  const base = (name: string, v: string): string => {
+    const url = httpUrl(name, v).replace(/\/+$/, '');
+    return url.endsWith('/v1/traces') ? url : `${url}/v1/traces`;
+  };
+  let endpoint: string | undefined;
+  if (env.GATEHOUSE_OTLP_ENDPOINT?.trim()) endpoint = base('GATEHOUSE_OTLP_ENDPOINT', env.GATEHOUSE_OTLP_ENDPOINT.trim());
+  else if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) endpoint = httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim());
+  else if (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()) endpoint = base('OTEL_EXPORTER_OTLP_ENDPOINT', env.OTEL_EXPORTER_OTLP_ENDPOINT.trim());
+  if (endpoint === undefined) return undefined;
+
+  const sampler = (env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_traceidratio') as (typeof TRACE_SAMPLERS)[number];
+  if (!TRACE_SAMPLERS.includes(sampler)) throw new EnvError('OTEL_TRACES_SAMPLER', `one of ${TRACE_SAMPLERS.join(', ')}`);
+  const ratioOf = (name: string, v: string): number => {
+    const n = Number(v.trim());
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new EnvError(name, `expected a number from 0 to 1, got '${v}'`);
+    return n;
+  };
+  let sampleRatio = 0.1;
+  if (env.GATEHOUSE_TRACE_SAMPLE_RATIO?.trim()) sampleRatio = ratioOf('GATEHOUSE_TRACE_SAMPLE_RATIO', env.GATEHOUSE_TRACE_SAMPLE_RATIO);
+  else if (sampler.endsWith('always_on')) sampleRatio = 1;
+  else if (sampler.endsWith('always_off')) sampleRatio = 0;
+  else if (env.OTEL_TRACES_SAMPLER_ARG?.trim()) sampleRatio = ratioOf('OTEL_TRACES_SAMPLER_ARG', env.OTEL_TRACES_SAMPLER_ARG);
+
+  const [propName, propRaw] = env.GATEHOUSE_TRACE_PROPAGATION?.trim()
+    ? ['GATEHOUSE_TRACE_PROPAGATION', env.GATEHOUSE_TRACE_PROPAGATION]
+    : ['OTEL_PROPAGATORS', env.OTEL_PROPAGATORS?.trim() || 'w3c'];
+  const propagation: Propagation[] = [];
+  for (const item of propRaw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    const p = item === 'tracecontext' ? 'w3c' : item;
+    // `baggage` is an OTel propagator the gateway has nothing to add to; the client's header passes through.
+    if (p === 'baggage' || p === 'none') continue;
+    if (p !== 'w3c' && p !== 'b3' && p !== 'b3multi') throw new EnvError(propName, `unknown format '${item}' (w3c, b3, b3multi)`);
+    if (!propagation.includes(p)) propagation.push(p);
+  }
+  return {
+    endpoint,
+    sampleRatio,
+    parentBased: sampler.startsWith('parentbased_'),
+    propagation,
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || 'gatehouse',
+    exportDelayMs: parseSize('OTEL_BSP_SCHEDULE_DELAY', env.OTEL_BSP_SCHEDULE_DELAY, 5_000, 10, 600_000),
+    maxQueueSize: parseSize('OTEL_BSP_MAX_QUEUE_SIZE', env.OTEL_BSP_MAX_QUEUE_SIZE, 2_048, 1, 1_000_000),
+  };
+}
+
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new EnvError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
@@ -111,5 +208,8 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
     logLevel,
     maxHeaderSize: parseSize('GATEHOUSE_MAX_HEADER_SIZE', env.GATEHOUSE_MAX_HEADER_SIZE, 16 * 1024, 1024, 1024 * 1024),
     maxUriLength: parseSize('GATEHOUSE_MAX_URI_LENGTH', env.GATEHOUSE_MAX_URI_LENGTH, 8 * 1024, 256, 1024 * 1024),
+    requestMetrics: parseBool('GATEHOUSE_METRICS', env.GATEHOUSE_METRICS, true),
+    tracing: parseTracing(env),
+    accessLog: parseAccessLog(env),
   };
 }

@@ -1,7 +1,8 @@
 /**
- * Prometheus text exposition format 0.0.4, rendered from plain metric families. Deliberately small: the
- * admin plane collects values on each scrape (from the proxy thread's view) rather than keeping
- * client-side instruments, so a renderer is all it needs; issue 7 can grow instruments on top of it.
+ * Prometheus text exposition format 0.0.4, rendered from plain metric families: the resilience and traffic
+ * families, whose values the admin plane reads from the proxy thread's view on each scrape. The request,
+ * config and process metrics are prom-client registries (observability/request-metrics.ts,
+ * admin/resilience/admin-metrics.ts); `GET /metrics` joins the three texts.
  *
  * Format: https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
  */

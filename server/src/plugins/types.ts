@@ -96,6 +96,11 @@ export interface RequestContext {
   /** True once `respond` was called. */
   readonly answered: boolean;
   /**
+   * The GW_ERR_* code of an answer a plugin makes itself with a problem body (set it before `respond`):
+   * metrics count refusals by it, as they do for the gateway's own errors.
+   */
+  errorCode?: ErrorCode | undefined;
+  /**
    * Buffers the whole request body (once; later calls return the same bytes) for plugins that must read
    * it, e.g. hmac-auth's body digest. The request is then sent upstream from this buffer instead of being
    * streamed. Over `limit` bytes the promise rejects with a 413 GW_ERR_BODY_TOO_LARGE (rendered as

@@ -11,6 +11,8 @@ import { routeShadow, type ShadowSample } from '../traffic/shadow-store.js';
 import { splitCounter } from '../traffic/split-stats.js';
 import { answerResilienceRequest, InProcessProxyPlane, type ToWorker, type WorkerDone } from './proxy-plane.js';
 import { ProxyServer } from './proxy-server.js';
+import { RequestMetrics } from '../observability/request-metrics.js';
+import { send, startGateway } from './test-support/harness.js';
 
 const SETTINGS: BreakerSettings = { errorThresholdPercentage: 50, volumeThreshold: 5, rollingWindowMs: 10_000, rollingBuckets: 10, resetTimeoutMs: 60_000 };
 const KEY = 'c'.repeat(64);
@@ -124,6 +126,28 @@ describe('proxy plane: resilience protocol', () => {
     expect(await p.shadowSamples()).toEqual([]);
     // Clearing records keeps the counters.
     expect((await p.resilience()).traffic.shadow).toContainEqual(expect.objectContaining({ route: 'plane-route', mirrored: 2 }));
+  });
+
+  it('worker side: answers `metrics` with the request metrics of the proxy as Prometheus text, empty when they are off', async () => {
+    const metrics = new RequestMetrics();
+    const gw = await startGateway({ routes: [{ name: 'plane-metrics', paths: ['/m'] }], plugins: [{ name: 'request-termination', route: 'plane-metrics', config: { status_code: 503 } }] }, [], { observer: metrics });
+    try {
+      const logger = pino({ level: 'silent' });
+      const p = new InProcessProxyPlane(gw.proxy, PLUGINS, logger, undefined, metrics);
+      expect((await send(gw.port, '/m')).status).toBe(503);
+      let text = '';
+      for (let i = 0; i < 50 && !text.includes('code_class="5xx"} 1'); i++) {
+        const reply = (await throughPort(await answerResilienceRequest(p, { type: 'metrics', id: 11 }))) as WorkerDone;
+        expect(reply).toMatchObject({ type: 'done', id: 11 });
+        text = reply.result as string;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(text).toContain('# TYPE gatehouse_http_requests_total counter\n');
+      expect(text).toContain('gatehouse_http_requests_total{route="plane-metrics",service="",code_class="5xx"} 1\n');
+      expect(await answerResilienceRequest(plane(), { type: 'metrics', id: 12 })).toEqual({ type: 'done', id: 12, result: '' });
+    } finally {
+      await gw.close();
+    }
   });
 
   it('events survive structured clone too', async () => {

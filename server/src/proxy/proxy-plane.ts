@@ -14,6 +14,10 @@ import { buildSnapshot } from './snapshot.js';
 import { ProxyServer } from './proxy-server.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventListener, GatewayEvent } from '../observability/events.js';
+import type { LiveAggregator, LiveListener, LiveSecond } from '../observability/live-aggregates.js';
+import { recentErrors, type RecentErrorsView } from '../observability/recent-errors.js';
+import type { AccessLogSettings } from '../observability/access-log.js';
+import type { TracingSettings } from '../observability/tracing.js';
 import { clearShadowSamples, purgeCache, resilienceView, shadowSamples, subscribeResilienceEvents, type ResilienceView, type ShadowSample } from './resilience-view.js';
 
 export type { ResilienceView, ShadowSample };
@@ -40,8 +44,14 @@ export interface ProxyPlane {
   shadowSamples(route?: string): Promise<ShadowSample[]>;
   /** Forgets shadow-comparison records (one route, or all; counters stay); resolves with the number removed. */
   clearShadowSamples(route?: string): Promise<number>;
+  /** The data plane's request metrics as Prometheus text (observability/request-metrics.ts); empty when off. */
+  metricsText(): Promise<string>;
+  /** The data plane's recent failed requests (5xx, upstream timeouts and resets), newest first, and counts per code. */
+  recentErrors(route?: string, limit?: number): Promise<RecentErrorsView>;
   /** Breaker and target-health transitions as they happen; returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void;
+  /** The data plane's per-second aggregates (observability/live-aggregates.ts), once a second; returns the unsubscribe function. */
+  onLive(listener: LiveListener): () => void;
 }
 
 export class InProcessProxyPlane implements ProxyPlane {
@@ -49,7 +59,15 @@ export class InProcessProxyPlane implements ProxyPlane {
     private readonly proxy: ProxyServer,
     private readonly plugins: ReadonlyMap<string, PluginDefinition>,
     private readonly logger: Logger,
+    /** The proxy's live aggregator, when it has one (it must also be among the proxy's observers). */
+    private readonly live?: LiveAggregator,
+    /** The proxy's request metrics, when on (also among the proxy's observers). */
+    private readonly metrics?: { text(): Promise<string> },
   ) {}
+  metricsText(): Promise<string> {
+    return this.metrics?.text() ?? Promise.resolve('');
+  }
+  private readonly liveListeners = new Set<LiveListener>();
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
     const snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
     this.proxy.swap(snapshot);
@@ -76,8 +94,32 @@ export class InProcessProxyPlane implements ProxyPlane {
   clearShadowSamples(route?: string): Promise<number> {
     return Promise.resolve(clearShadowSamples(route));
   }
+  recentErrors(route?: string, limit?: number): Promise<RecentErrorsView> {
+    return Promise.resolve(recentErrors.view(route, limit));
+  }
   onEvent(listener: EventListener): () => void {
     return subscribeResilienceEvents(listener);
+  }
+  /** The aggregator's timer runs only while someone listens. */
+  onLive(listener: LiveListener): () => void {
+    const live = this.live;
+    if (live === undefined) return () => {};
+    if (this.liveListeners.size === 0) {
+      live.start((second) => {
+        for (const l of this.liveListeners) {
+          try {
+            l(second);
+          } catch (err) {
+            this.logger.error({ err }, 'live aggregate listener failed');
+          }
+        }
+      });
+    }
+    this.liveListeners.add(listener);
+    return () => {
+      this.liveListeners.delete(listener);
+      if (this.liveListeners.size === 0) live.stop();
+    };
   }
 }
 
@@ -91,6 +133,12 @@ export interface ProxyWorkerData {
   /** Request size limits of the listener (see ProxyServerOptions); undefined: the defaults. */
   maxHeaderSize?: number;
   maxUriLength?: number;
+  /** Request metrics (observability/request-metrics.ts, GATEHOUSE_METRICS); undefined: on. */
+  requestMetrics?: boolean;
+  /** The access log (observability/access-log.ts); undefined: none. */
+  accessLog?: AccessLogSettings;
+  /** OpenTelemetry tracing (observability/tracing.ts); undefined: off. */
+  tracing?: TracingSettings;
 }
 
 export type ToWorker =
@@ -100,18 +148,21 @@ export type ToWorker =
   | { type: 'resilience'; id: number }
   | { type: 'purge-cache'; id: number; key?: string }
   | { type: 'shadow-samples'; id: number; route?: string }
-  | { type: 'clear-shadow-samples'; id: number; route?: string };
+  | { type: 'clear-shadow-samples'; id: number; route?: string }
+  | { type: 'metrics'; id: number }
+  | { type: 'recent-errors'; id: number; route?: string; limit?: number };
 
 /**
  * `result` carries the answer of the requests that have one (`resilience`: a ResilienceView, `purge-cache`
- * and `clear-shadow-samples`: a count, `shadow-samples`: ShadowSample[]).
+ * and `clear-shadow-samples`: a count, `shadow-samples`: ShadowSample[], `metrics`: Prometheus text, `recent-errors`: a RecentErrorsView).
  */
 export type WorkerDone = { type: 'done'; id: number; errors?: SnapshotError[]; result?: unknown; failure?: string };
 
 export type FromWorker =
   | WorkerDone
   | { type: 'stats'; stats: ProxyStats }
-  | { type: 'event'; event: GatewayEvent };
+  | { type: 'event'; event: GatewayEvent }
+  | { type: 'live'; second: LiveSecond };
 
 export class WorkerProxyPlane implements ProxyPlane {
   private readonly worker: Worker;
@@ -119,7 +170,10 @@ export class WorkerProxyPlane implements ProxyPlane {
   private readonly pending = new Map<number, { resolve: (v: WorkerDone) => void; reject: (e: Error) => void }>();
   private latest: ProxyStats = { active: 0, total: 0, requests: 0 };
   private exited: Error | undefined;
+  /** Set by close(): the worker's exit is then expected (terminate() exits with code 1). */
+  private closing = false;
   private readonly listeners = new Set<EventListener>();
+  private readonly liveListeners = new Set<LiveListener>();
 
   constructor(data: ProxyWorkerData, logger: Logger) {
     this.worker = new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData: data });
@@ -138,6 +192,16 @@ export class WorkerProxyPlane implements ProxyPlane {
         }
         return;
       }
+      if (msg.type === 'live') {
+        for (const l of this.liveListeners) {
+          try {
+            l(msg.second);
+          } catch (err) {
+            logger.error({ err }, 'proxy live listener failed');
+          }
+        }
+        return;
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -150,7 +214,7 @@ export class WorkerProxyPlane implements ProxyPlane {
       for (const p of this.pending.values()) p.reject(this.exited);
       this.pending.clear();
       // A node without its data plane must not keep answering health checks as if it served traffic.
-      if (code !== 0) {
+      if (code !== 0 && !this.closing) {
         logger.fatal({ code }, 'proxy worker exited; stopping the node');
         process.exit(1);
       }
@@ -174,6 +238,7 @@ export class WorkerProxyPlane implements ProxyPlane {
   async close(graceMs: number): Promise<void> {
     if (this.exited) return;
     await this.call({ type: 'close', id: this.nextId++, graceMs });
+    this.closing = true;
     await this.worker.terminate();
   }
   stats(): ProxyStats {
@@ -191,11 +256,24 @@ export class WorkerProxyPlane implements ProxyPlane {
   async clearShadowSamples(route?: string): Promise<number> {
     return (await this.call({ type: 'clear-shadow-samples', id: this.nextId++, ...(route !== undefined ? { route } : {}) })).result as number;
   }
+  async metricsText(): Promise<string> {
+    return (await this.call({ type: 'metrics', id: this.nextId++ })).result as string;
+  }
+  async recentErrors(route?: string, limit?: number): Promise<RecentErrorsView> {
+    return (await this.call({ type: 'recent-errors', id: this.nextId++, ...(route !== undefined ? { route } : {}), ...(limit !== undefined ? { limit } : {}) })).result as RecentErrorsView;
+  }
   /** The worker pushes every transition; listeners here only decide who sees them. */
   onEvent(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
+    };
+  }
+  /** The worker posts one aggregate a second whether or not anyone listens (a small message); see proxy-worker.ts. */
+  onLive(listener: LiveListener): () => void {
+    this.liveListeners.add(listener);
+    return () => {
+      this.liveListeners.delete(listener);
     };
   }
 }
@@ -210,5 +288,7 @@ export async function answerResilienceRequest(plane: ProxyPlane, msg: ToWorker):
   if (msg.type === 'purge-cache') return { type: 'done', id: msg.id, result: await plane.purgeCache(msg.key) };
   if (msg.type === 'shadow-samples') return { type: 'done', id: msg.id, result: await plane.shadowSamples(msg.route) };
   if (msg.type === 'clear-shadow-samples') return { type: 'done', id: msg.id, result: await plane.clearShadowSamples(msg.route) };
+  if (msg.type === 'metrics') return { type: 'done', id: msg.id, result: await plane.metricsText() };
+  if (msg.type === 'recent-errors') return { type: 'done', id: msg.id, result: await plane.recentErrors(msg.route, msg.limit) };
   return undefined;
 }

@@ -12,6 +12,11 @@ import { attachRedis } from '../limits/backends.js';
 import { ProxyServer } from './proxy-server.js';
 import type { RequestObserver } from './proxy-request.js';
 import { composeObservers } from '../observability/observers.js';
+import { RequestMetrics } from '../observability/request-metrics.js';
+import { createAccessLog } from '../observability/access-log.js';
+import { recentErrors } from '../observability/recent-errors.js';
+import { LiveAggregator } from '../observability/live-aggregates.js';
+import { BREAKERS } from '../resilience/circuit-breaker.js';
 import { answerResilienceRequest, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker } from './proxy-plane.js';
 
 const STATS_INTERVAL_MS = 250;
@@ -26,6 +31,20 @@ const redis = data.redisUrl ? createRedisClient(data.redisUrl, logger) : undefin
 if (redis) attachRedis(redis);
 // Request observers (issue 7): each part of observability adds itself here from its workerData settings.
 const observers: RequestObserver[] = [];
+// Tracing first: it sets req.traceId/spanId in `begin`, which the others may read. Loaded only when on.
+const tracing = data.tracing ? new (await import('../observability/tracing.js')).TracingObserver(data.tracing, logger, { instanceId: data.nodeId }) : undefined;
+if (tracing) observers.push(tracing);
+// Per-second aggregates for the dashboard's live stream; posted to the admin thread below.
+const live = new LiveAggregator({ node: data.nodeId, breakers: () => BREAKERS.list() });
+observers.push(live);
+// Error tracking (GET /errors) and the access log (GATEHOUSE_ACCESS_LOG*).
+observers.push(recentErrors);
+const accessLog = data.accessLog ? createAccessLog(data.accessLog, logger) : undefined;
+if (accessLog) observers.push(accessLog);
+// Prometheus request metrics (GET /metrics on the admin listener asks for them); on unless GATEHOUSE_METRICS=false.
+const metrics = data.requestMetrics === false ? undefined : new RequestMetrics();
+if (metrics) observers.push(metrics);
+if (metrics && redis) redis.on('error', () => metrics.countRedisError());
 const server = new ProxyServer({
   trustedProxies: data.trustedProxies,
   logger,
@@ -34,12 +53,17 @@ const server = new ProxyServer({
   maxUriLength: data.maxUriLength,
   observer: composeObservers(observers, logger),
 });
-const plane = new InProcessProxyPlane(server, PLUGINS, logger);
+const plane = new InProcessProxyPlane(server, PLUGINS, logger, live, metrics);
 
 const timer = setInterval(function reportStats() {
   port.postMessage({ type: 'stats', stats: server.stats() } satisfies FromWorker);
 }, STATS_INTERVAL_MS);
 timer.unref();
+
+// One small message a second; the proxy never waits for the admin thread to read it.
+const stopLive = plane.onLive(function forwardLive(second) {
+  port.postMessage({ type: 'live', second } satisfies FromWorker);
+});
 
 // Transitions are rare (a breaker opening, a target ejected), so each one is posted as it happens.
 const stopEvents = plane.onEvent(function forwardEvent(event) {
@@ -57,11 +81,17 @@ async function handle(msg: ToWorker): Promise<FromWorker> {
     case 'purge-cache':
     case 'shadow-samples':
     case 'clear-shadow-samples':
+    case 'metrics':
+    case 'recent-errors':
       return (await answerResilienceRequest(plane, msg))!;
     case 'close':
       await plane.close(msg.graceMs);
+      // After the drain: the last requests' lines are written (and the last batch sent) before the thread ends.
+      await accessLog?.close();
+      await tracing?.shutdown();
       clearInterval(timer);
       stopEvents();
+      stopLive();
       if (redis) {
         attachRedis(undefined);
         redis.disconnect();

@@ -7,9 +7,11 @@ import type { Logger } from '../observability/logger.js';
 import type { ConfigDocument } from '../config/schema.js';
 import { emptyDocument } from '../config/schema.js';
 import type { ConfigStore } from '../store/config-store.js';
-import type { GatewayRuntime, GatewayStatus, SnapshotError } from './gateway-runtime.js';
+import type { GatewayRuntime, GatewayStatus, ReloadStats, SnapshotError } from './gateway-runtime.js';
 import type { ProxyPlane, ResilienceView, ShadowSample } from '../proxy/proxy-plane.js';
 import type { EventListener } from '../observability/events.js';
+import type { RecentErrorsView } from '../observability/recent-errors.js';
+import type { LiveListener } from '../observability/live-aggregates.js';
 import { GATEHOUSE_VERSION } from '../version.js';
 
 
@@ -30,6 +32,7 @@ export class ConfigRuntime implements GatewayRuntime {
   private unsubscribe: (() => void) | null = null;
   private closed = false;
   private readonly configListeners = new Set<EventListener>();
+  private readonly reloads: ReloadStats = { applied: 0, store_errors: 0 };
 
   constructor(
     private readonly store: ConfigStore,
@@ -82,6 +85,7 @@ export class ConfigRuntime implements GatewayRuntime {
       this.storeError = null;
     } catch (err) {
       this.storeError = (err as Error).message;
+      this.reloads.store_errors++;
       if (initial) throw err;
       this.logger.error({ err: this.storeError }, 'config store unreachable; serving the last good snapshot');
       this.scheduleRetry();
@@ -95,6 +99,7 @@ export class ConfigRuntime implements GatewayRuntime {
     this.snapshotErrors = errors;
     this.routeCount = current.document.routes.length;
     this.appliedAt = new Date();
+    this.reloads.applied++;
     const ms = Math.round((performance.now() - t0) * 10) / 10;
     this.logger.info({ version: current.version, routes: this.routeCount, build_ms: ms, errors: errors.length }, 'config snapshot applied');
     for (const e of errors) this.logger.warn({ path: e.path }, `entity disabled: ${e.message}`);
@@ -122,6 +127,22 @@ export class ConfigRuntime implements GatewayRuntime {
 
   clearShadowSamples(route?: string): Promise<number> {
     return this.proxy.clearShadowSamples(route);
+  }
+
+  metricsText(): Promise<string> {
+    return this.proxy.metricsText();
+  }
+
+  reloadStats(): ReloadStats {
+    return { ...this.reloads };
+  }
+
+  recentErrors(route?: string, limit?: number): Promise<RecentErrorsView> {
+    return this.proxy.recentErrors(route, limit);
+  }
+
+  onLive(listener: LiveListener): () => void {
+    return this.proxy.onLive(listener);
   }
 
   onEvent(listener: EventListener): () => void {

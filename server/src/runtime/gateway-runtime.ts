@@ -3,7 +3,9 @@
  */
 import type { ConfigDocument } from '../config/schema.js';
 import type { EventListener } from '../observability/events.js';
+import type { LiveListener } from '../observability/live-aggregates.js';
 import type { ResilienceView, ShadowSample } from '../proxy/resilience-view.js';
+import type { RecentErrorsView } from '../observability/recent-errors.js';
 
 export interface SnapshotError {
   /** JSON Pointer of the entity that was disabled, e.g. `/plugins/2`. */
@@ -28,6 +30,14 @@ export interface GatewayStatus {
   routes: number;
 }
 
+/** This node's config reloads since start (GET /metrics). */
+export interface ReloadStats {
+  /** Snapshots built and swapped in, the first one included. */
+  applied: number;
+  /** Reads of the config store that failed (the last good snapshot kept serving). */
+  store_errors: number;
+}
+
 export interface GatewayRuntime {
   status(): GatewayStatus;
   /** True once the first snapshot serves traffic. */
@@ -44,6 +54,13 @@ export interface GatewayRuntime {
   shadowSamples(route?: string): Promise<ShadowSample[]>;
   /** Forgets shadow-comparison records (one route, or all); resolves with the number removed. */
   clearShadowSamples(route?: string): Promise<number>;
+  /** The data plane's request metrics as Prometheus text (observability/request-metrics.ts); empty when off. */
+  metricsText(): Promise<string>;
+  reloadStats(): ReloadStats;
+  /** The data plane's recent failed requests (one route, or all; at most `limit`), newest first, with counts per code. */
+  recentErrors(route?: string, limit?: number): Promise<RecentErrorsView>;
   /** Live events: the data plane's transitions and each config version applied. Returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void;
+  /** This node's per-second aggregates from the data plane (the live stream); returns the unsubscribe function. */
+  onLive(listener: LiveListener): () => void;
 }

@@ -9,6 +9,7 @@
  */
 import type { ConfigDocument, CredentialConfig, EntityKind } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
+import type { AuditStore } from './audit-store.js';
 
 export interface ListQuery {
   offset?: number;
@@ -160,6 +161,9 @@ export interface ConfigStore {
    * by whichever node asks first. The file store keeps it in memory only.
    */
   setting(key: string, create: () => string): Promise<string>;
+
+  /** The audit log of admin changes (store/audit-store.ts); optional so test doubles need not keep one. */
+  readonly audit?: AuditStore;
 
   /** Credential writes; optional so test doubles of the store need not implement them. */
   readonly credentials?: CredentialStore;

@@ -22,6 +22,7 @@ import {
   type Page,
   type VersionInfo,
 } from './config-store.js';
+import { MemoryAuditStore, type AuditStore } from './audit-store.js';
 import { SILENT_LOGGER, canonicalDocument, clampPage, deterministicPluginId, entitiesOf, entityKey, listEntities, stableStringify, type StoreLogger } from './store-common.js';
 
 export interface FileConfigStoreOptions {
@@ -105,6 +106,8 @@ export class FileConfigStore implements ConfigStore {
   }
 
   /** Credentials come from the file (hashed/encrypted); the admin API can read but not change them. */
+  readonly audit: AuditStore = new MemoryAuditStore();
+
   readonly credentials: CredentialStore = {
     list: async (consumer: string): Promise<CredentialConfig[]> => {
       const doc = this.doc();

@@ -27,6 +27,7 @@ import {
 import { NOTIFY_CHANNEL, type StoreBackend } from './backends.js';
 import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff } from './entity-rows.js';
 import { applyMigrations, readMigrations } from './migrate.js';
+import { PrismaAuditStore, type AuditStore } from './audit-store.js';
 import {
   SILENT_LOGGER,
   canonicalDocument,
@@ -83,7 +84,10 @@ export class PrismaConfigStore implements ConfigStore {
     this.migrationsDir = opts.migrationsDir;
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.audit = new PrismaAuditStore(this.backend.prisma);
   }
+
+  readonly audit: AuditStore;
 
   async init(): Promise<void> {
     const migrations = readMigrations(this.migrationsDir);

@@ -17,6 +17,9 @@ import { RESILIENCE_SCHEMAS } from '../resilience/resilience.dto.js';
 import { RESILIENCE_OPERATIONS } from '../resilience/resilience.openapi.js';
 import { TRAFFIC_SCHEMAS } from '../traffic/traffic.dto.js';
 import { TRAFFIC_OPERATIONS } from '../traffic/traffic.openapi.js';
+import { RECENT_ERRORS_SCHEMAS } from '../recent-errors/recent-errors.dto.js';
+import { RECENT_ERRORS_OPERATIONS } from '../recent-errors/recent-errors.openapi.js';
+import { AUDIT_OPERATIONS, AUDIT_SCHEMAS } from '../audit/audit.dto.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -51,6 +54,8 @@ const NAMED: TSchema[] = [
   RollbackResultSchema,
   ...RESILIENCE_SCHEMAS,
   ...TRAFFIC_SCHEMAS,
+  ...RECENT_ERRORS_SCHEMAS,
+  ...AUDIT_SCHEMAS,
 ];
 
 /** `developer`: only developer accounts (`/me/**`); `authenticated`: any signed-in account, developers included. */
@@ -129,6 +134,8 @@ export const OPERATIONS: OperationSpec[] = [
   ...(DEVELOPER_OPERATIONS as readonly OperationSpec[]),
   ...(RESILIENCE_OPERATIONS as readonly OperationSpec[]),
   ...(TRAFFIC_OPERATIONS as readonly OperationSpec[]),
+  ...(RECENT_ERRORS_OPERATIONS as readonly OperationSpec[]),
+  ...(AUDIT_OPERATIONS as readonly OperationSpec[]),
   { method: 'get', path: '/services/{name}/routes', summary: "List a service's routes", tag: 'services', access: 'viewer', query: LISTING, status: 200, response: pageSchema(ENTITY_KINDS.routes.schema) },
   { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets", tag: 'upstreams', access: 'viewer', status: 200, response: Type.Object({ data: Type.Array(TargetSchema) }) },
   { method: 'post', path: '/upstreams/{name}/targets', summary: 'Add a target to an upstream', tag: 'upstreams', access: 'operator', body: TargetSchema, status: 201, response: TargetSchema },
@@ -237,7 +244,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal', 'resilience', 'traffic'].map((name) => ({ name })),
+    tags: ['auth', ...ENTITY_KIND_LIST, 'config', 'versions', 'system', 'schemas', 'developers', 'developer portal', 'resilience', 'traffic', 'audit', 'observability'].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A login JWT from POST /auth/login, or GATEHOUSE_ADMIN_TOKEN.' } },

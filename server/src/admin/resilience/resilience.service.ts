@@ -12,6 +12,7 @@ import type { GatewayRuntime } from '../../runtime/gateway-runtime.js';
 import { trafficMetrics } from '../../traffic/index.js';
 import { ADMIN_RUNTIME } from '../admin-env.js';
 import { AdminEventBus } from './event-bus.js';
+import { AdminMetrics } from './admin-metrics.js';
 
 /** Same shape as the proxy cache's keys (proxy-cache/store.ts): a SHA-256 in lower-case hex. */
 export const CACHE_KEY_SHAPE = /^[0-9a-f]{64}$/;
@@ -37,7 +38,11 @@ export class ResilienceService {
   constructor(
     @Inject(ADMIN_RUNTIME) private readonly runtime: GatewayRuntime,
     private readonly bus: AdminEventBus,
-  ) {}
+  ) {
+    this.adminMetrics = new AdminMetrics(runtime);
+  }
+
+  private readonly adminMetrics: AdminMetrics;
 
   async view(): Promise<AdminResilienceView> {
     return { ...(await this.runtime.resilience()), events: { subscribers: this.bus.subscribers, published: this.bus.published, dropped: this.bus.dropped } };
@@ -79,10 +84,15 @@ export class ResilienceService {
     return { purged };
   }
 
+  /**
+   * Three parts, one exposition: the resilience and traffic families (rendered from the data plane's
+   * view), this thread's prom-client registry (config reloads, process), and the proxy thread's request
+   * metrics (its own prom-client registry, read through the worker). Metric names are disjoint.
+   */
   async metrics(): Promise<string> {
-    const v = await this.runtime.resilience();
+    const [v, proxy, admin] = await Promise.all([this.runtime.resilience(), this.runtime.metricsText(), this.adminMetrics.text()]);
     const status = this.runtime.status();
-    return renderPrometheus(resilienceMetrics(v, status, { subscribers: this.bus.subscribers, dropped: this.bus.dropped }));
+    return renderPrometheus(resilienceMetrics(v, status, { subscribers: this.bus.subscribers, dropped: this.bus.dropped })) + admin + proxy;
   }
 }
 

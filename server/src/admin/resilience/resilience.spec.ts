@@ -10,6 +10,8 @@ import { HealthchecksSchema, type UpstreamConfig } from '../../config/schema.js'
 import { ADMIN_TOKEN, createHarness, expectProblem, type Harness } from '../test-support/admin-harness.js';
 import { SSE_SETTINGS } from './events.controller.js';
 import { metricsPublicFromEnv } from './metrics.controller.js';
+import { RequestMetrics } from '../../observability/request-metrics.js';
+import { send, startGateway, startUpstream } from '../../proxy/test-support/harness.js';
 
 const SETTINGS: BreakerSettings = { errorThresholdPercentage: 50, volumeThreshold: 5, rollingWindowMs: 10_000, rollingBuckets: 10, resetTimeoutMs: 60_000 };
 const KEY_A = 'a'.repeat(64);
@@ -189,6 +191,55 @@ describe('resilience admin API', () => {
     }
     expect(text).toMatch(/^gatehouse_requests_total 0$/m);
     expectProblem(await h.request('GET', '/metrics', { token: null }), 401, 'GW_ERR_ADMIN_UNAUTHORIZED');
+  });
+
+  it('GET /metrics adds the proxy\'s request metrics, config reloads and process metrics; counters move, names are unique', async () => {
+    const metrics = new RequestMetrics();
+    h.runtime.requestMetrics = metrics;
+    const up = await startUpstream((_req, res) => res.end('ok'));
+    const gw = await startGateway({ services: [{ name: 'm-svc', url: `http://${up.address}` }], routes: [{ name: 'm-route', service: 'm-svc', paths: ['/m'] }] }, [], { observer: metrics });
+    try {
+      const scrape = async (): Promise<string> => {
+        const res = await h.request('GET', '/metrics', { token: viewer });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.body;
+      };
+      const value = (text: string, series: string): number | undefined => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      const before = await scrape();
+      expect(before).toContain('# HELP gatehouse_http_requests_total ');
+      expect(before).toContain('# TYPE gatehouse_http_request_duration_seconds histogram\n');
+      expect(before).toContain('# TYPE gatehouse_config_reloads_total counter\n');
+      expect(before).toContain('# TYPE process_cpu_seconds_total counter\n');
+      expect(before).toContain('# TYPE nodejs_eventloop_lag_seconds gauge\n');
+      const reloads = value(before, 'gatehouse_config_reloads_total')!;
+      expect(reloads).toBe(h.runtime.reloads);
+      expect(value(before, 'gatehouse_config_store_errors_total')).toBe(0);
+      expect(value(before, 'gatehouse_config_store_up')).toBe(1);
+      expect(value(before, 'gatehouse_config_last_reload_timestamp_seconds')).toBeGreaterThan(1.7e9);
+      // One HELP/TYPE pair per family across the three parts (resilience view, admin registry, proxy registry).
+      const types = before.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+      expect(types.length).toBeGreaterThan(40);
+      expect(new Set(types).size).toBe(types.length);
+
+      for (let i = 0; i < 3; i++) expect((await send(gw.port, `/m/${i}`)).status).toBe(200);
+      expect((await h.request('POST', '/services', { body: { name: 'reload-svc', url: 'http://127.0.0.1:9' } })).statusCode).toBe(201);
+      let after = '';
+      await until(async () => value((after = await scrape()), 'gatehouse_http_requests_total{route="m-route",service="m-svc",code_class="2xx"}') === 3);
+      expect(value(after, 'gatehouse_http_request_duration_seconds_count{route="m-route",service="m-svc"}')).toBe(3);
+      expect(value(after, 'gatehouse_http_request_duration_seconds_bucket{route="m-route",service="m-svc",le="+Inf"}')).toBe(3);
+      expect(value(after, 'gatehouse_http_request_duration_seconds_bucket{route="m-route",service="m-svc",le="10"}')).toBe(3);
+      expect(value(after, 'gatehouse_upstream_duration_seconds_bucket{route="m-route",service="m-svc",le="0.001"}')).toEqual(expect.any(Number));
+      expect(value(after, 'gatehouse_http_response_bytes_total{route="m-route",service="m-svc"}')).toBe(6);
+      expect(value(after, 'gatehouse_config_reloads_total')).toBe(reloads + 1);
+      expect(after).not.toContain('/m/1');
+    } finally {
+      h.runtime.requestMetrics = undefined;
+      await gw.close();
+      await up.close();
+    }
   });
 
   it('GET /metrics is public with GATEHOUSE_METRICS_PUBLIC=true, and a typo in it fails start-up', async () => {

@@ -5,9 +5,11 @@
  * mirror counters, shadow samples), as with an in-process proxy plane, so tests drive it by driving those.
  */
 import { emptyDocument, type ConfigDocument } from '../../config/schema.js';
-import type { GatewayRuntime, GatewayStatus } from '../../runtime/gateway-runtime.js';
+import type { GatewayRuntime, GatewayStatus, ReloadStats } from '../../runtime/gateway-runtime.js';
 import type { ConfigStore } from '../../store/config-store.js';
 import type { EventListener } from '../../observability/events.js';
+import { recentErrors, type RecentErrorsView } from '../../observability/recent-errors.js';
+import type { LiveListener, LiveSecond } from '../../observability/live-aggregates.js';
 import { clearShadowSamples, purgeCache, resilienceView, shadowSamples, subscribeResilienceEvents, type ResilienceView, type ShadowSample } from '../../proxy/resilience-view.js';
 
 export class RecordingRuntime implements GatewayRuntime {
@@ -19,7 +21,10 @@ export class RecordingRuntime implements GatewayRuntime {
   private readonly startedAt = new Date();
   /** Lets a test simulate a node whose first snapshot has not been built. */
   forceNotReady = false;
+  /** What metricsText() answers: a test sets a real RequestMetrics fed by a real proxy; none: empty, as with metrics off. */
+  requestMetrics: { text(): Promise<string> } | undefined = undefined;
   private readonly configListeners = new Set<EventListener>();
+  private readonly liveListeners = new Set<LiveListener>();
 
   constructor(private readonly store: ConfigStore) {}
 
@@ -46,6 +51,31 @@ export class RecordingRuntime implements GatewayRuntime {
 
   clearShadowSamples(route?: string): Promise<number> {
     return Promise.resolve(clearShadowSamples(route));
+  }
+
+  metricsText(): Promise<string> {
+    return this.requestMetrics?.text() ?? Promise.resolve('');
+  }
+
+  reloadStats(): ReloadStats {
+    return { applied: this.reloads, store_errors: 0 };
+  }
+
+  /** This thread's error store, as an in-process proxy plane reads it. */
+  recentErrors(route?: string, limit?: number): Promise<RecentErrorsView> {
+    return Promise.resolve(recentErrors.view(route, limit));
+  }
+
+  onLive(listener: LiveListener): () => void {
+    this.liveListeners.add(listener);
+    return () => {
+      this.liveListeners.delete(listener);
+    };
+  }
+
+  /** Delivers a second as the proxy worker would; tests build it with a real LiveAggregator. */
+  emitLive(second: LiveSecond): void {
+    for (const l of this.liveListeners) l(second);
   }
 
   onEvent(listener: EventListener): () => void {

@@ -75,6 +75,7 @@ class ConcurrencyLimit implements PluginHandler {
 
   private refuse(ctx: RequestContext): void {
     const p = problem('GW_ERR_CONCURRENCY_LIMITED', { request_id: ctx.requestId });
+    ctx.errorCode = 'GW_ERR_CONCURRENCY_LIMITED';
     ctx.respond(429, JSON.stringify(p), { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', 'retry-after': '1' });
   }
 

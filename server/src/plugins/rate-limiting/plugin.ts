@@ -192,6 +192,7 @@ class RateLimiting implements PluginHandler {
       h['x-ratelimit-remaining'] = '0';
       h['x-ratelimit-reset'] = String(seconds(d.resetMs[t]!));
     }
+    ctx.errorCode = 'GW_ERR_RATE_LIMITED';
     ctx.respond(TOO_MANY, JSON.stringify(p), h);
   }
 

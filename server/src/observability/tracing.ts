@@ -1,0 +1,614 @@
+/**
+ * OpenTelemetry tracing of proxied requests (issue 7).
+ *
+ * Every request gets a trace id and a span id in `begin` (taken from an incoming W3C `traceparent` or B3
+ * context when there is a valid one), and the upstream always receives a `traceparent` naming the gateway
+ * as its parent, sampled or not, so services behind the gateway keep the trace. Only sampled requests cost
+ * more than that: `end` turns the timings the proxy recorded into a SERVER span, INTERNAL spans for the
+ * plugin phases and a CLIENT span for the upstream call, and hands them to the SDK's BatchSpanProcessor,
+ * which exports them over OTLP/HTTP (JSON) off the request path.
+ *
+ * The span ids are chosen in `begin` (the upstream must be told its parent before the gateway's spans
+ * exist), so the SDK's tracer gets them through StagedIds, an IdGenerator that returns the id staged for
+ * the span about to be started.
+ */
+import { randomFillSync } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, diag, DiagLogLevel, type Attributes, type Context, type HrTime, type Span, type Tracer } from '@opentelemetry/api';
+import { ExportResultCode, TraceState, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider, type IdGenerator, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from '@opentelemetry/semantic-conventions';
+import type { PluginLogger } from '../plugins/types.js';
+import type { ProxyRequest, RequestObserver } from '../proxy/proxy-request.js';
+
+/** Context formats read from requests and written upstream: `b3` is the single header, `b3multi` the X-B3-* set. */
+export type Propagation = 'w3c' | 'b3' | 'b3multi';
+
+/** Tracing settings from the environment (config/env.ts); they reach the proxy worker through ProxyWorkerData. */
+export interface TracingSettings {
+  /** Full URL of the OTLP/HTTP traces endpoint (…/v1/traces). */
+  endpoint: string;
+  /** Share of new traces recorded, 0–1, decided on the trace id like OTel's TraceIdRatioBased sampler. */
+  sampleRatio: number;
+  /** Follow the caller's sampled flag when it sent one (OTel's parentbased_* samplers). */
+  parentBased: boolean;
+  /** Formats read (first valid one wins, in this order) and written upstream. */
+  propagation: Propagation[];
+  /** `service.name` of the spans. */
+  serviceName: string;
+  /** BatchSpanProcessor: delay between exports (ms) and the most spans held; more are dropped. */
+  exportDelayMs: number;
+  maxQueueSize: number;
+}
+
+// ---- ids ------------------------------------------------------------------------------------------
+
+const POOL_BYTES = 8192;
+const pool = Buffer.allocUnsafeSlow(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+const ZERO_SPAN = '0000000000000000';
+const ZERO_TRACE = '00000000000000000000000000000000';
+
+/** Random ids come from a pooled CSPRNG buffer: one randomFillSync per few hundred requests. */
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const s = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return s;
+}
+
+export function newSpanId(): string {
+  let id = randomHex(8);
+  // All-zero ids are invalid (W3C); with 2^-64 odds one retry is enough in practice, but loop to be exact.
+  while (id === ZERO_SPAN) id = randomHex(8);
+  return id;
+}
+
+export function newTraceId(): string {
+  let id = randomHex(16);
+  while (id === ZERO_TRACE) id = randomHex(16);
+  return id;
+}
+
+/**
+ * IdGenerator for the SDK tracer: returns the ids staged for the span being started (chosen in `begin`),
+ * else fresh random ones. Spans are started synchronously one after the other, so one slot each suffices.
+ */
+class StagedIds implements IdGenerator {
+  traceId = '';
+  spanId = '';
+  generateTraceId(): string {
+    const t = this.traceId;
+    if (t === '') return newTraceId();
+    this.traceId = '';
+    return t;
+  }
+  generateSpanId(): string {
+    const s = this.spanId;
+    if (s === '') return newSpanId();
+    this.spanId = '';
+    return s;
+  }
+}
+
+// ---- propagation parsing --------------------------------------------------------------------------
+
+const HEX = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) HEX[c] = 1;
+for (let c = 97; c <= 102; c++) HEX[c] = 1;
+
+/** Lower-case hex in [from, to) and not all zeros (W3C and B3 both reject all-zero ids). */
+function isNonZeroHex(s: string, from: number, to: number): boolean {
+  let nonZero = false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || HEX[c] === 0) return false;
+    if (c !== 48) nonZero = true;
+  }
+  return nonZero;
+}
+
+function hexByte(s: string, i: number): number {
+  const a = s.charCodeAt(i);
+  const b = s.charCodeAt(i + 1);
+  if (a > 127 || b > 127 || HEX[a] === 0 || HEX[b] === 0) return -1;
+  return ((a < 58 ? a - 48 : a - 87) << 4) | (b < 58 ? b - 48 : b - 87);
+}
+
+/** A caller's trace context; `sampled` is -1 when the caller left the decision to us (B3 without a flag). */
+export class Extracted {
+  traceId = '';
+  parentId = '';
+  sampled: -1 | 0 | 1 = -1;
+  reset(): void {
+    this.traceId = '';
+    this.parentId = '';
+    this.sampled = -1;
+  }
+}
+
+/**
+ * W3C Trace Context `traceparent` (version-traceid-parentid-flags). Version 00 must be exactly 55
+ * characters; a later version may append fields after a dash, and ff is forbidden. Upper-case hex and
+ * all-zero ids are invalid; an invalid header is ignored as if absent (the gateway starts a new trace).
+ */
+export function parseTraceparent(v: string, out: Extracted): boolean {
+  if (v.length < 55) return false;
+  const version = hexByte(v, 0);
+  if (version === -1 || version === 0xff) return false;
+  if (version === 0 ? v.length !== 55 : v.length > 55 && v.charCodeAt(55) !== 45) return false;
+  if (v.charCodeAt(2) !== 45 || v.charCodeAt(35) !== 45 || v.charCodeAt(52) !== 45) return false;
+  if (!isNonZeroHex(v, 3, 35) || !isNonZeroHex(v, 36, 52)) return false;
+  const flags = hexByte(v, 53);
+  if (flags === -1) return false;
+  out.traceId = v.slice(3, 35);
+  out.parentId = v.slice(36, 52);
+  out.sampled = (flags & 1) === 1 ? 1 : 0;
+  return true;
+}
+
+/** W3C limits: at most 32 list members; 512 characters is the size every hop must be able to forward. */
+export const TRACESTATE_MAX_LENGTH = 512;
+const TRACESTATE_MAX_MEMBERS = 32;
+const TRACESTATE_MEMBER_MAX = 128;
+
+/**
+ * The `tracestate` to forward, or undefined to drop it. Within the limits it passes through untouched;
+ * a longer one is cut the way the spec asks (members over 128 characters first, then from the end), and
+ * one with more than 32 members is malformed and dropped.
+ */
+export function boundTracestate(v: string): string | undefined {
+  if (v.length <= TRACESTATE_MAX_LENGTH) {
+    // Fewer than 32 commas cannot make more than 32 members: the common case needs no split.
+    let commas = 0;
+    for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) === 44) commas++;
+    if (commas < TRACESTATE_MAX_MEMBERS) return v;
+  }
+  const members = v
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
+  if (members.length > TRACESTATE_MAX_MEMBERS) return undefined;
+  let kept = members.filter((m) => m.length <= TRACESTATE_MEMBER_MAX);
+  let out = kept.join(',');
+  while (out.length > TRACESTATE_MAX_LENGTH && kept.length > 0) {
+    kept = kept.slice(0, -1);
+    out = kept.join(',');
+  }
+  return out === '' ? undefined : out;
+}
+
+/** B3 trace ids are 16 or 32 hex characters; 64-bit ones are left-padded to 128 bits. */
+function b3TraceId(v: string, from: number, to: number): string | undefined {
+  const n = to - from;
+  if ((n !== 16 && n !== 32) || !isNonZeroHex(v, from, to)) return undefined;
+  return n === 32 ? v.slice(from, to) : ZERO_SPAN + v.slice(from, to);
+}
+
+function b3SamplingState(c: string): -1 | 0 | 1 | undefined {
+  if (c === '1' || c === 'd') return 1;
+  if (c === '0') return 0;
+  return undefined;
+}
+
+/**
+ * The single `b3` header: `{traceid}-{spanid}[-{sampled}[-{parentspanid}]]`, or a bare sampling state
+ * (`0`, `1`, `d`), which carries a decision without a context.
+ */
+export function parseB3Single(v: string, out: Extracted): boolean {
+  if (v.length === 1) {
+    const s = b3SamplingState(v);
+    if (s === undefined) return false;
+    out.sampled = s;
+    return true;
+  }
+  const d1 = v.indexOf('-');
+  if (d1 === -1) return false;
+  const traceId = b3TraceId(v, 0, d1);
+  if (traceId === undefined) return false;
+  let d2 = v.indexOf('-', d1 + 1);
+  if (d2 === -1) d2 = v.length;
+  if (d2 - d1 - 1 !== 16 || !isNonZeroHex(v, d1 + 1, d2)) return false;
+  let sampled: -1 | 0 | 1 = -1;
+  if (d2 < v.length) {
+    const d3 = v.indexOf('-', d2 + 1);
+    const end = d3 === -1 ? v.length : d3;
+    if (end - d2 - 1 !== 1) return false;
+    const s = b3SamplingState(v[d2 + 1]!);
+    if (s === undefined) return false;
+    sampled = s;
+    if (d3 !== -1 && (v.length - d3 - 1 !== 16 || !isNonZeroHex(v, d3 + 1, v.length))) return false;
+  }
+  out.traceId = traceId;
+  out.parentId = v.slice(d1 + 1, d2);
+  out.sampled = sampled;
+  return true;
+}
+
+/** The X-B3-* headers: TraceId and SpanId, with Sampled (1/0, or the legacy true/false) and Flags (1 = debug). */
+export function parseB3Multi(traceIdH: string | undefined, spanIdH: string | undefined, sampledH: string | undefined, flagsH: string | undefined, out: Extracted): boolean {
+  let sampled: -1 | 0 | 1 = -1;
+  if (flagsH === '1') sampled = 1;
+  else if (sampledH !== undefined) {
+    if (sampledH === '1' || sampledH.toLowerCase() === 'true') sampled = 1;
+    else if (sampledH === '0' || sampledH.toLowerCase() === 'false') sampled = 0;
+  }
+  if (traceIdH === undefined || spanIdH === undefined) {
+    // A decision without a context is valid; half a context is not.
+    if (sampled === -1 || traceIdH !== undefined || spanIdH !== undefined) return false;
+    out.sampled = sampled;
+    return true;
+  }
+  const traceId = b3TraceId(traceIdH, 0, traceIdH.length);
+  if (traceId === undefined || spanIdH.length !== 16 || !isNonZeroHex(spanIdH, 0, 16)) return false;
+  out.traceId = traceId;
+  out.parentId = spanIdH;
+  out.sampled = sampled;
+  return true;
+}
+
+// ---- sampling -------------------------------------------------------------------------------------
+
+/** OTel's TraceIdRatioBased rule (XOR of the id's four 32-bit words under ratio·2^32), so the gateway and
+ * OTel JS services at the same ratio make the same decision for a trace. */
+export function ratioBound(ratio: number): number {
+  if (!(ratio > 0)) return 0;
+  return ratio >= 1 ? 4294967296 : Math.floor(ratio * 4294967295);
+}
+
+export function traceIdHash(traceId: string): number {
+  let acc = 0;
+  for (let i = 0; i < 32; i += 8) {
+    let part = 0;
+    for (let j = 0; j < 8; j++) {
+      const c = traceId.charCodeAt(i + j);
+      part = (part << 4) | (c < 58 ? c - 48 : c - 87);
+    }
+    acc = (acc ^ part) >>> 0;
+  }
+  return acc;
+}
+
+// ---- the observer ---------------------------------------------------------------------------------
+
+/** What `end` needs of a sampled request; unsampled requests carry nothing. */
+class SampledTrace {
+  constructor(
+    readonly clientSpanId: string,
+    /** The caller's span, when the trace came in from outside; '' for a new trace. */
+    readonly parentId: string,
+    readonly tracestate: string | undefined,
+  ) {}
+}
+
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY', 'TRACE']);
+const EXPORT_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/** Logs export failures (at most once a minute, with the count since the last line) instead of losing them silently. */
+class ReportingExporter implements SpanExporter {
+  private failures = 0;
+  private lastLog = 0;
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly logger: PluginLogger,
+    private readonly endpoint: string,
+  ) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) this.failed(result.error, spans.length);
+      done(result);
+    });
+  }
+  private failed(err: Error | undefined, spans: number): void {
+    this.failures += spans;
+    const now = Date.now();
+    if (now - this.lastLog < EXPORT_FAILURE_LOG_INTERVAL_MS) return;
+    this.lastLog = now;
+    this.logger.warn({ err, endpoint: this.endpoint, dropped_spans: this.failures }, 'trace export failed');
+    this.failures = 0;
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+let diagInstalled = false;
+/** The SDK reports dropped spans (full queue) through `diag`; route its warnings to the gateway's log. */
+function installDiag(logger: PluginLogger): void {
+  if (diagInstalled) return;
+  diagInstalled = true;
+  const warn = (msg: string): void => logger.warn({ component: 'opentelemetry' }, msg);
+  diag.setLogger({ error: (m) => logger.error({ component: 'opentelemetry' }, m), warn, info() {}, debug() {}, verbose() {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
+
+export interface TracingOptions {
+  /** `service.instance.id` (the node id). */
+  instanceId?: string;
+  /** Replaces the OTLP exporter (the benchmark measures the request path without a network). */
+  exporter?: SpanExporter;
+}
+
+export class TracingObserver implements RequestObserver {
+  private readonly provider: TracerProvider;
+  private readonly tracer: Tracer;
+  private readonly ids = new StagedIds();
+  private readonly ex = new Extracted();
+  private readonly bound: number;
+  private readonly parentBased: boolean;
+  private readonly readW3c: boolean;
+  private readonly readB3: boolean;
+  private readonly w3cFirst: boolean;
+  private readonly writeW3c: boolean;
+  private readonly writeB3: boolean;
+  private readonly writeB3Multi: boolean;
+
+  constructor(
+    readonly settings: TracingSettings,
+    logger: PluginLogger,
+    opts: TracingOptions = {},
+  ) {
+    installDiag(logger);
+    const p = settings.propagation;
+    this.writeW3c = p.includes('w3c');
+    this.writeB3 = p.includes('b3');
+    this.writeB3Multi = p.includes('b3multi');
+    this.readW3c = this.writeW3c;
+    this.readB3 = this.writeB3 || this.writeB3Multi;
+    const firstB3 = p.findIndex((f) => f !== 'w3c');
+    this.w3cFirst = this.readW3c && (firstB3 === -1 || p.indexOf('w3c') < firstB3);
+    this.bound = ratioBound(settings.sampleRatio);
+    this.parentBased = settings.parentBased;
+    const exporter = opts.exporter ?? new OTLPTraceExporter({ url: settings.endpoint });
+    this.provider = new TracerProvider({
+      resource: defaultResource().merge(
+        resourceFromAttributes({
+          [ATTR_SERVICE_NAME]: settings.serviceName,
+          ...(opts.instanceId ? { 'service.instance.id': opts.instanceId } : {}),
+        }),
+      ),
+      // The sampling decision is made in `begin`; spans are only started for sampled requests.
+      sampler: new AlwaysOnSampler(),
+      idGenerator: this.ids,
+      spanProcessors: [
+        new BatchSpanProcessor({
+          exporter: new ReportingExporter(exporter, logger, settings.endpoint),
+          maxQueueSize: settings.maxQueueSize,
+          maxExportBatchSize: Math.min(512, settings.maxQueueSize),
+          scheduledDelayMillis: settings.exportDelayMs,
+        }),
+      ],
+    });
+    this.tracer = this.provider.getTracer('gatehouse');
+  }
+
+  begin(req: ProxyRequest): void {
+    const ex = this.ex;
+    ex.reset();
+    // One pass over the raw headers; names are checked by length first so most cost one comparison.
+    const raw = req.req.rawHeaders;
+    let tp: string | undefined;
+    let ts: string | undefined;
+    let b3: string | undefined;
+    let xTrace: string | undefined;
+    let xSpan: string | undefined;
+    let xSampled: string | undefined;
+    let xFlags: string | undefined;
+    let xParent = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const len = name.length;
+      if (len === 11) {
+        const lc = name.toLowerCase();
+        if (lc === 'traceparent') tp = tp === undefined ? raw[i + 1]! : `${tp},${raw[i + 1]!}`;
+        else if (lc === 'x-b3-spanid') xSpan = raw[i + 1];
+      } else if (len === 10) {
+        const lc = name.toLowerCase();
+        if (lc === 'tracestate') ts = ts === undefined ? raw[i + 1]! : `${ts},${raw[i + 1]!}`;
+        else if (lc === 'x-b3-flags') xFlags = raw[i + 1];
+      } else if (len === 2) {
+        if (name === 'b3' || name === 'B3') b3 = raw[i + 1];
+      } else if (len === 12) {
+        const lc = name.toLowerCase();
+        if (lc === 'x-b3-traceid') xTrace = raw[i + 1];
+        else if (lc === 'x-b3-sampled') xSampled = raw[i + 1];
+      } else if (len === 17 && name.toLowerCase() === 'x-b3-parentspanid') xParent = true;
+    }
+
+    let fromW3c = false;
+    if (this.readW3c && this.w3cFirst && tp !== undefined) fromW3c = parseTraceparent(tp, ex);
+    if (!fromW3c && this.readB3) {
+      if (b3 === undefined || !parseB3Single(b3, ex)) {
+        ex.reset();
+        if (xTrace !== undefined || xSampled !== undefined || xFlags !== undefined) {
+          if (!parseB3Multi(xTrace, xSpan, xSampled, xFlags, ex)) ex.reset();
+        }
+      }
+    }
+    if (!fromW3c && ex.traceId === '' && this.readW3c && !this.w3cFirst && tp !== undefined) {
+      fromW3c = parseTraceparent(tp, ex);
+      if (!fromW3c) ex.reset();
+    }
+
+    const traceId = ex.traceId !== '' ? ex.traceId : newTraceId();
+    const sampled =
+      this.parentBased && ex.sampled !== -1 ? ex.sampled === 1 : this.bound === 4294967296 || (this.bound !== 0 && traceIdHash(traceId) < this.bound);
+    const spanId = newSpanId();
+    req.traceId = traceId;
+    req.spanId = spanId;
+    // The upstream's parent: the gateway's CLIENT span when it will be recorded; unsampled, nothing is
+    // recorded, so the request's own span id stands in (one id fewer to make).
+    let upstreamParent = spanId;
+    let tracestate: string | undefined;
+    if (fromW3c && ts !== undefined) tracestate = boundTracestate(ts);
+    if (sampled) {
+      upstreamParent = newSpanId();
+      req.observed = new SampledTrace(upstreamParent, ex.parentId, tracestate);
+    }
+
+    if (this.writeW3c) {
+      req.setUpstreamHeader('traceparent', sampled ? `00-${traceId}-${upstreamParent}-01` : `00-${traceId}-${upstreamParent}-00`);
+      // The caller's tracestate belongs to the caller's traceparent: forwarded with it (within bounds),
+      // dropped when that traceparent was invalid or absent.
+      if (ts !== undefined) {
+        if (tracestate === undefined) req.removeUpstreamHeader('tracestate');
+        else if (tracestate !== ts) req.setUpstreamHeader('tracestate', tracestate);
+      }
+    }
+    if (this.writeB3) {
+      req.setUpstreamHeader('b3', sampled ? `${traceId}-${upstreamParent}-1` : `${traceId}-${upstreamParent}-0`);
+    }
+    if (this.writeB3Multi) {
+      req.setUpstreamHeader('x-b3-traceid', traceId);
+      req.setUpstreamHeader('x-b3-spanid', upstreamParent);
+      req.setUpstreamHeader('x-b3-sampled', sampled ? '1' : '0');
+      // The caller's parent and debug flag describe its hop, not ours.
+      if (xParent) req.removeUpstreamHeader('x-b3-parentspanid');
+      if (xFlags !== undefined) req.removeUpstreamHeader('x-b3-flags');
+    } else if (this.writeB3 && (xTrace !== undefined || xSpan !== undefined || xSampled !== undefined || xParent || xFlags !== undefined)) {
+      // Stale X-B3-* next to the fresh `b3` would give the upstream two contexts.
+      req.removeUpstreamHeader('x-b3-traceid');
+      req.removeUpstreamHeader('x-b3-spanid');
+      req.removeUpstreamHeader('x-b3-sampled');
+      req.removeUpstreamHeader('x-b3-parentspanid');
+      req.removeUpstreamHeader('x-b3-flags');
+    }
+  }
+
+  end(req: ProxyRequest): void {
+    const st = req.observed;
+    if (!(st instanceof SampledTrace)) return;
+    req.observed = undefined;
+    this.record(req, st);
+  }
+
+  /** Builds and ends the request's spans from the recorded timings (performance.now() ms). */
+  private record(req: ProxyRequest, st: SampledTrace): void {
+    // One wall-clock anchor per request keeps its spans consistent with each other.
+    const anchor = Date.now() - performance.now();
+    const ids = this.ids;
+    const traceId = req.traceId!;
+    const endedAt = req.endedAt || performance.now();
+    const status = req.status;
+
+    let parent: Context = ROOT_CONTEXT;
+    if (st.parentId !== '') {
+      parent = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId,
+        spanId: st.parentId,
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+        traceState: st.tracestate !== undefined ? new TraceState(st.tracestate) : undefined,
+      });
+    } else ids.traceId = traceId;
+
+    const method = KNOWN_METHODS.has(req.method) ? req.method : '_OTHER';
+    const route = req.route;
+    const attrs: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_PATH]: req.path,
+      [ATTR_URL_SCHEME]: (req.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      [ATTR_SERVER_ADDRESS]: req.host,
+      [ATTR_CLIENT_ADDRESS]: req.clientIp,
+      'gatehouse.request_id': req.requestId,
+    };
+    if (method === '_OTHER') attrs[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = req.method;
+    if (req.port !== '') attrs[ATTR_SERVER_PORT] = Number(req.port);
+    if (route !== undefined) {
+      attrs[ATTR_HTTP_ROUTE] = route.name;
+      attrs['gatehouse.route'] = route.name;
+    }
+    const service = req.serviceName;
+    if (service !== undefined) attrs['gatehouse.service'] = service;
+    if (req.consumer !== undefined) attrs['gatehouse.consumer'] = req.consumer.username;
+    if (status > 0) attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+    if (req.errorCode !== undefined) attrs['gatehouse.error_code'] = req.errorCode;
+    const ua = req.req.headers['user-agent'];
+    if (ua !== undefined) attrs[ATTR_USER_AGENT_ORIGINAL] = ua;
+    // HTTP semantic conventions: a SERVER span is an error for 5xx only (4xx are the caller's problem).
+    const serverError = status >= 500;
+    if (serverError) attrs[ATTR_ERROR_TYPE] = req.errorCode ?? String(status);
+    else if (status === 0) attrs['gatehouse.aborted'] = true;
+
+    ids.spanId = req.spanId!;
+    const server = this.tracer.startSpan(route !== undefined ? `${method} ${route.name}` : method, { kind: SpanKind.SERVER, startTime: hr(anchor, req.startedAt), attributes: attrs }, parent);
+    if (serverError) server.setStatus({ code: SpanStatusCode.ERROR, message: req.errorCode });
+    const inServer = trace.setSpan(ROOT_CONTEXT, server);
+
+    // Plugin phases: each runs from the end of the previous one to its own end, or to the answer when a
+    // plugin (or the router) answered in it.
+    this.phase(inServer, anchor, 'gatehouse.rewrite_route', req.startedAt, req.routedAt || endedAt);
+    if (req.routedAt > 0) {
+      this.phase(inServer, anchor, 'gatehouse.access', req.routedAt, req.accessDoneAt || endedAt);
+      if (req.accessDoneAt > 0) this.phase(inServer, anchor, 'gatehouse.upstream_phase', req.accessDoneAt, req.upstreamPhaseDoneAt || endedAt);
+    }
+
+    if (req.upstreamStartAt > 0) this.upstream(req, st, inServer, anchor, endedAt);
+    server.end(hr(anchor, endedAt));
+  }
+
+  private phase(ctx: Context, anchor: number, name: string, from: number, to: number): void {
+    const s = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: hr(anchor, from) }, ctx);
+    s.end(hr(anchor, to));
+  }
+
+  private upstream(req: ProxyRequest, st: SampledTrace, ctx: Context, anchor: number, endedAt: number): void {
+    const attrs: Attributes = { [ATTR_HTTP_REQUEST_METHOD]: KNOWN_METHODS.has(req.method) ? req.method : '_OTHER' };
+    const target = req.targetAddress;
+    if (target !== undefined) {
+      const colon = target.lastIndexOf(':');
+      attrs[ATTR_SERVER_ADDRESS] = colon === -1 ? target : target.slice(0, colon);
+      if (colon !== -1) attrs[ATTR_SERVER_PORT] = Number(target.slice(colon + 1));
+    }
+    const service = req.serviceName;
+    if (service !== undefined) attrs['gatehouse.service'] = service;
+    const answered = req.upstreamHeadAt > 0;
+    if (answered) attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = req.status;
+    const failure = req.upstreamFailure;
+    let error: string | undefined;
+    if (failure !== undefined) error = failure;
+    else if (answered && req.status >= 500) error = String(req.status);
+    if (error !== undefined) attrs[ATTR_ERROR_TYPE] = error;
+    this.ids.spanId = st.clientSpanId;
+    const s: Span = this.tracer.startSpan(attrs[ATTR_HTTP_REQUEST_METHOD] as string, { kind: SpanKind.CLIENT, startTime: hr(anchor, req.upstreamStartAt), attributes: attrs }, ctx);
+    if (error !== undefined) s.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+    s.end(hr(anchor, req.upstreamEndAt || endedAt));
+  }
+
+  /** Exports what is queued (tests, shutdown). */
+  forceFlush(): Promise<void> {
+    return this.provider.forceFlush();
+  }
+
+  /** Exports what is queued, then stops the processor and the exporter. */
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+/** performance.now() milliseconds to an OTel HrTime ([seconds, nanoseconds] since the epoch). */
+function hr(anchor: number, t: number): HrTime {
+  const ms = anchor + t;
+  const s = Math.floor(ms / 1000);
+  const ns = Math.round((ms - s * 1000) * 1e6);
+  return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
+}
