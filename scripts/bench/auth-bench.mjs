@@ -94,7 +94,7 @@ echo "$port $reqs $((c1 - c0)) $(getconf CLK_TCK)" >> "${cpuLog}"
 );
 chmodSync(path.join(tmp, 'wrk'), 0o755);
 
-const env = `GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false GATEHOUSE_CREDENTIAL_PEPPER=${pepper}`;
+const env = `GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_ACCESS_LOG=off GATEHOUSE_DEMO=false GATEHOUSE_CREDENTIAL_PEPPER=${pepper}`;
 const args = entries.map(
   (e) => `${e.name}|env GATEWAY_CONFIG=${e.file} GATEHOUSE_PROXY_LISTEN=127.0.0.1:${e.port} GATEHOUSE_ADMIN_LISTEN=127.0.0.1:${e.port + 100} ${env} ${node} ${main}|${e.port}`,
 );

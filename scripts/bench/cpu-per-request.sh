@@ -22,7 +22,7 @@ for round in $(seq 1 "$repeats"); do
   for entry in "$@"; do
     name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=
     [ "$file" != "$rest" ] && extra=${rest#*|}
-    env $extra GATEWAY_CONFIG=$root/scripts/bench/$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
+    env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$root/scripts/bench/$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
       GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/cpu-$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do up 9140 && break; sleep 0.1; done
