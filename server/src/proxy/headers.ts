@@ -98,3 +98,17 @@ export function clientFromForwardedFor(xff: string, trusted: { has(ip: string): 
   }
   return last;
 }
+
+/** Value of one cookie in a Cookie header, without splitting the others into an array per request. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  let i = 0;
+  while (i < header.length) {
+    while (header.charCodeAt(i) === 32 || header.charCodeAt(i) === 9) i++;
+    const end = header.indexOf(';', i);
+    const stop = end === -1 ? header.length : end;
+    if (header.startsWith(name, i) && header.charCodeAt(i + name.length) === 61) return header.slice(i + name.length + 1, stop).trim();
+    i = stop + 1;
+  }
+  return undefined;
+}

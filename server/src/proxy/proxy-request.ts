@@ -14,6 +14,7 @@ import type { Target } from './balancer.js';
 import {
   clientFromForwardedFor,
   connectionTokens,
+  cookieValue,
   forwardedNode,
   forwardedValue,
   GATEWAY_REQUEST_HEADERS,
@@ -1094,13 +1095,4 @@ function firstAfter(list: readonly ChainEntry[], rank: number): number {
 function indexOfName(flat: readonly string[], lc: string): number {
   for (let i = 0; i < flat.length; i += 2) if (flat[i] === lc) return i;
   return -1;
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }

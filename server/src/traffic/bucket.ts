@@ -17,19 +17,7 @@ export function pointOf(key: string): number {
   return fnv1a(key) / 4_294_967_296;
 }
 
-/** Value of one cookie from a Cookie header, without splitting it into an array per request. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  let i = 0;
-  while (i < header.length) {
-    while (header.charCodeAt(i) === 32 || header.charCodeAt(i) === 9) i++;
-    const end = header.indexOf(';', i);
-    const stop = end === -1 ? header.length : end;
-    if (header.startsWith(name, i) && header.charCodeAt(i + name.length) === 61) return header.slice(i + name.length + 1, stop).trim();
-    i = stop + 1;
-  }
-  return undefined;
-}
+export { cookieValue } from '../proxy/headers.js';
 
 /** A split cookie's value: an integer in [0, COOKIE_BUCKETS); anything else is treated as absent. */
 export function parseCookieBucket(v: string | undefined): number | undefined {

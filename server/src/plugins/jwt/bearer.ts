@@ -3,18 +3,7 @@
  * the query without parsing the rest, removing it before proxying, and rendering claims as header values.
  */
 
-/** Value of one cookie in a Cookie header, without allocating for the others. */
-export function cookieValue(header: string, name: string): string | undefined {
-  let i = 0;
-  while (i < header.length) {
-    while (header.charCodeAt(i) === 32 || header.charCodeAt(i) === 9) i++;
-    const end = header.indexOf(';', i);
-    const stop = end === -1 ? header.length : end;
-    if (header.startsWith(name, i) && header.charCodeAt(i + name.length) === 61) return header.slice(i + name.length + 1, stop).trim();
-    i = stop + 1;
-  }
-  return undefined;
-}
+export { cookieValue } from '../../proxy/headers.js';
 
 /** Value of one query parameter (percent-decoded); undefined when absent or badly encoded. */
 export function queryValue(query: string, name: string): string | undefined {
