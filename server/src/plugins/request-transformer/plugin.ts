@@ -17,16 +17,7 @@ import { definePlugin, type PluginHandler, type RequestContext } from '../types.
 import { isIdentityEncoding, isJsonContentType, JsonOps } from './json-ops.js';
 import { RequestTransformerSchema, type RequestTransformerConfig } from './schema.js';
 import { decodeQueryComponent, Template } from './template.js';
-
-/** Header ops as flat lists; names lower case. */
-interface HeaderOps {
-  readonly remove: readonly string[];
-  /** [from, to, …] */
-  readonly rename: readonly string[];
-  readonly replace: readonly (string | Template)[];
-  readonly add: readonly (string | Template)[];
-  readonly append: readonly (string | Template)[];
-}
+import { compileHeaderOps, templateList, type HeaderOps } from './header-ops.js';
 
 /** Query ops; names decoded. */
 interface QueryOps {
@@ -203,42 +194,14 @@ function checkHeaderName(name: string, where: string): string {
   return lc;
 }
 
-function parseValue(v: string, where: string): Template {
-  try {
-    return Template.parse(v);
-  } catch (err) {
-    throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function valueList(rec: Readonly<Record<string, string>>, where: string, name: (n: string) => string): (string | Template)[] {
-  const out: (string | Template)[] = [];
-  for (const [k, v] of Object.entries(rec)) out.push(name(k), parseValue(v, `${where}.${k}`));
-  return out;
-}
-
-function compileHeaders(c: RequestTransformerConfig): HeaderOps | undefined {
-  const check = (where: string) => (n: string) => checkHeaderName(n, where);
-  const rename: string[] = [];
-  for (const [from, to] of Object.entries(c.rename.headers)) rename.push(checkHeaderName(from, 'rename.headers'), checkHeaderName(to, 'rename.headers'));
-  const ops: HeaderOps = {
-    remove: c.remove.headers.map(check('remove.headers')),
-    rename,
-    replace: valueList(c.replace.headers, 'replace.headers', check('replace.headers')),
-    add: valueList(c.add.headers, 'add.headers', check('add.headers')),
-    append: valueList(c.append.headers, 'append.headers', check('append.headers')),
-  };
-  return ops.remove.length + ops.rename.length + ops.replace.length + ops.add.length + ops.append.length === 0 ? undefined : ops;
-}
-
 function compileQuery(c: RequestTransformerConfig): QueryOps | undefined {
   const id = (n: string) => n;
   const ops: QueryOps = {
     remove: new Set(c.remove.querystring),
     rename: new Map(Object.entries(c.rename.querystring)),
-    replace: valueList(c.replace.querystring, 'replace.querystring', id),
-    add: valueList(c.add.querystring, 'add.querystring', id),
-    append: valueList(c.append.querystring, 'append.querystring', id),
+    replace: templateList(c.replace.querystring, 'replace.querystring', id),
+    add: templateList(c.add.querystring, 'add.querystring', id),
+    append: templateList(c.append.querystring, 'append.querystring', id),
   };
   return ops.remove.size + ops.rename.size + ops.replace.length + ops.add.length + ops.append.length === 0 ? undefined : ops;
 }
@@ -276,7 +239,7 @@ export default definePlugin({
     );
     const method = config.http_method;
     const rewrite = compileRewrite(config);
-    const headers = compileHeaders(config);
+    const headers = compileHeaderOps(config, checkHeaderName);
     const query = compileQuery(config);
     if (method === undefined && rewrite === undefined && headers === undefined && query === undefined && body === undefined) {
       throw new Error('request-transformer edits nothing: configure http_method, rewrite_path or an operation');

@@ -11,17 +11,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { isIdentityEncoding, isJsonContentType, JsonOps } from '../request-transformer/json-ops.js';
 import { Template } from '../request-transformer/template.js';
+import { compileHeaderOps, type HeaderOps } from '../request-transformer/header-ops.js';
 import { definePlugin, type BodySink, type PluginDeps, type PluginHandler, type PluginLogger, type RequestContext, type ResponseBodyFilter } from '../types.js';
 import { ResponseTransformerSchema, type ResponseTransformerConfig } from './schema.js';
-
-interface HeaderOps {
-  readonly remove: readonly string[];
-  /** [from, to, …] */
-  readonly rename: readonly string[];
-  readonly replace: readonly (string | Template)[];
-  readonly add: readonly (string | Template)[];
-  readonly append: readonly (string | Template)[];
-}
 
 class ResponseTransformer implements PluginHandler {
   private warnedOverCap = false;
@@ -157,39 +149,13 @@ function checkHeaderName(name: string, where: string): string {
   return lc;
 }
 
-function valueList(rec: Readonly<Record<string, string>>, where: string): (string | Template)[] {
-  const out: (string | Template)[] = [];
-  for (const [k, v] of Object.entries(rec)) {
-    const name = checkHeaderName(k, where);
-    try {
-      out.push(name, Template.parse(v));
-    } catch (err) {
-      throw new Error(`${where}.${k}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  return out;
-}
-
-function compileHeaders(c: ResponseTransformerConfig): HeaderOps | undefined {
-  const rename: string[] = [];
-  for (const [from, to] of Object.entries(c.rename.headers)) rename.push(checkHeaderName(from, 'rename.headers'), checkHeaderName(to, 'rename.headers'));
-  const ops: HeaderOps = {
-    remove: c.remove.headers.map((n) => checkHeaderName(n, 'remove.headers')),
-    rename,
-    replace: valueList(c.replace.headers, 'replace.headers'),
-    add: valueList(c.add.headers, 'add.headers'),
-    append: valueList(c.append.headers, 'append.headers'),
-  };
-  return ops.remove.length + ops.rename.length + ops.replace.length + ops.add.length + ops.append.length === 0 ? undefined : ops;
-}
-
 export default definePlugin({
   name: 'response-transformer',
   description: 'Edits upstream responses: headers and JSON body fields (buffered up to a cap), with templates.',
   schema: ResponseTransformerSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
   create: function createResponseTransformer(config: ResponseTransformerConfig, deps: PluginDeps): PluginHandler {
-    const headers = compileHeaders(config);
+    const headers = compileHeaderOps(config, checkHeaderName);
     const json = JsonOps.compile({ remove: config.remove.json, rename: config.rename.json, replace: config.replace.json, add: config.add.json, append: config.append.json }, 'json');
     if (headers === undefined && json === undefined) throw new Error('response-transformer edits nothing: configure an operation');
     return new ResponseTransformer(headers, json, config.max_body_size, deps.logger);
