@@ -2,8 +2,8 @@
  * Environment configuration, validated once at start: a bad value stops the process with a message
  * naming the variable, instead of surfacing later as a confusing runtime error.
  */
-import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseCidr } from '../proxy/ip-set.js';
 import type { Propagation, TracingSettings } from '../observability/tracing.js';
 import { ACCESS_LOG_FIELDS, DEFAULT_ACCESS_LOG_FIELDS, type AccessLogField, type AccessLogSettings } from '../observability/access-log.js';
 
@@ -62,11 +62,10 @@ function parseCidrList(name: string, value: string | undefined): string[] {
   if (!value) return [];
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const cidr of list) {
-    const [addr, bits] = cidr.split('/');
-    const family = isIP(addr ?? '');
-    const max = family === 4 ? 32 : 128;
-    if (!family || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
-      throw new EnvError(name, `'${cidr}' is not an IP address or CIDR block`);
+    try {
+      parseCidr(cidr);
+    } catch (err) {
+      throw new EnvError(name, (err as Error).message);
     }
   }
   return list;

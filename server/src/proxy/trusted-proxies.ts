@@ -1,36 +1,33 @@
 /**
  * The trusted-proxy list (CIDRs from GATEHOUSE_TRUSTED_PROXIES): only a peer on this list may tell the
- * gateway the client's address, protocol or request id through forwarding headers.
+ * gateway the client's address, protocol or request id through forwarding headers. Checked for the peer and
+ * for each X-Forwarded-For hop of every request, so it uses the same compiled range set as ip-restriction.
  */
-import { BlockList, isIP } from 'node:net';
+import { IpSet, parseCidr } from './ip-set.js';
 
 export class TrustedProxies {
-  private readonly list = new BlockList();
+  private readonly set: IpSet;
   readonly empty: boolean;
 
   constructor(cidrs: readonly string[]) {
-    let n = 0;
+    const list: string[] = [];
     for (const raw of cidrs) {
       const c = raw.trim();
       if (!c) continue;
-      const slash = c.indexOf('/');
-      const addr = slash === -1 ? c : c.slice(0, slash);
-      const family = isIP(addr);
-      if (family === 0) throw new Error(`invalid trusted proxy '${c}'`);
-      const type = family === 4 ? 'ipv4' : 'ipv6';
-      const prefix = slash === -1 ? (family === 4 ? 32 : 128) : Number(c.slice(slash + 1));
-      this.list.addSubnet(addr, prefix, type);
-      n++;
+      try {
+        parseCidr(c);
+      } catch (err) {
+        throw new Error(`invalid trusted proxy '${c}': ${(err as Error).message}`, { cause: err });
+      }
+      list.push(c);
     }
-    this.empty = n === 0;
+    this.set = new IpSet(list);
+    this.empty = list.length === 0;
   }
 
   has(address: string): boolean {
     if (this.empty || !address) return false;
-    const a = unmapIPv4(address);
-    const family = isIP(a);
-    if (family === 0) return false;
-    return this.list.check(a, family === 4 ? 'ipv4' : 'ipv6');
+    return this.set.has(unmapIPv4(address));
   }
 }
 

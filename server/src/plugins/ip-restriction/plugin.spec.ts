@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, startGateway, startUpstream, type Gateway, type Upstream } from '../../proxy/test-support/harness.js';
 import plugin from './plugin.js';
-import { IpSet, parseIp } from './ip-set.js';
+import { IpSet, parseIp } from '../../proxy/ip-set.js';
 
 function words(s: string): number[] | undefined {
   const out = new Uint32Array(4);

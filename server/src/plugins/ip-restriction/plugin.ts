@@ -6,7 +6,7 @@
  */
 import { problem, PROBLEM_CONTENT_TYPE } from '../../errors/registry.js';
 import { definePlugin, type PluginHandler, type RequestContext } from '../types.js';
-import { IpSet, parseClientIp } from './ip-set.js';
+import { IpSet, parseClientIp } from '../../proxy/ip-set.js';
 import { IpRestrictionSchema, type IpRestrictionConfig } from './schema.js';
 
 const HEADERS = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
