@@ -8,14 +8,13 @@ import { GatewayError } from '../../errors/registry.js';
 import { renderPrometheus, type MetricFamily, type Sample } from '../../observability/prometheus.js';
 import type { ResilienceView } from '../../proxy/resilience-view.js';
 import type { ProxyCacheStats } from '../../plugins/proxy-cache/plugin.js';
+import { KEY_SHAPE } from '../../plugins/proxy-cache/store.js';
 import type { GatewayRuntime } from '../../runtime/gateway-runtime.js';
 import { trafficMetrics } from '../../traffic/index.js';
 import { ADMIN_RUNTIME } from '../admin-env.js';
 import { AdminEventBus } from './event-bus.js';
 import { AdminMetrics } from './admin-metrics.js';
 
-/** Same shape as the proxy cache's keys (proxy-cache/store.ts): a SHA-256 in lower-case hex. */
-export const CACHE_KEY_SHAPE = /^[0-9a-f]{64}$/;
 
 export type AdminResilienceView = ResilienceView & { events: { subscribers: number; published: number; dropped: number } };
 
@@ -76,7 +75,7 @@ export class ResilienceService {
   }
 
   async purgeKey(key: string): Promise<{ purged: number }> {
-    if (!CACHE_KEY_SHAPE.test(key)) {
+    if (!KEY_SHAPE.test(key)) {
       throw new GatewayError('GW_ERR_BAD_REQUEST', 'a cache key is 64 lower-case hex digits (the X-Cache-Key response header)', [{ path: '/params/key', message: 'expected ^[0-9a-f]{64}$' }]);
     }
     const purged = await this.runtime.purgeCache(key);

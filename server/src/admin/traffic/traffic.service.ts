@@ -7,30 +7,21 @@
  * cleared), but a typo must not look like a route without mismatches — nor, on DELETE, like a success.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { RouteSchema } from '../../config/schema.js';
 import { GatewayError } from '../../errors/registry.js';
 import type { ShadowSample } from '../../proxy/resilience-view.js';
 import type { GatewayRuntime } from '../../runtime/gateway-runtime.js';
 import type { TrafficView } from '../../traffic/index.js';
 import { ADMIN_RUNTIME } from '../admin-env.js';
 import type { RawQuery } from '../entities/entities.dto.js';
-
-const ROUTE_NAME = new RegExp(RouteSchema.properties.name.pattern!);
+import { onlyQueryParams, routeQueryParam } from '../common/query.js';
 
 /**
  * `?route=` or nothing. Anything else is a 400: an unknown parameter (`?rout=x`) or a repeated one would
  * otherwise widen the request to every route, which for DELETE clears them all.
  */
 export function parseRouteQuery(q: RawQuery): string | undefined {
-  for (const name of Object.keys(q)) {
-    if (name !== 'route') throw new GatewayError('GW_ERR_BAD_REQUEST', `unknown query parameter '${name}' (allowed: route)`, [{ path: `/query/${name}`, message: 'unknown parameter' }]);
-  }
-  const route = q.route;
-  if (route === undefined) return undefined;
-  if (typeof route !== 'string' || !ROUTE_NAME.test(route)) {
-    throw new GatewayError('GW_ERR_BAD_REQUEST', 'route must be one route name', [{ path: '/query/route', message: `expected one value matching ${ROUTE_NAME.source}` }]);
-  }
-  return route;
+  onlyQueryParams(q, ['route']);
+  return routeQueryParam(q);
 }
 
 @Injectable()

@@ -16,7 +16,8 @@ import type { Redis } from 'ioredis';
 import { defaultBackends } from '../../limits/backends.js';
 
 export const REDIS_PREFIX = 'gh:cache:';
-const KEY_SHAPE = /^[0-9a-f]{64}$/;
+/** A cache key as `X-Cache-Key` shows it: SHA-256 in lower-case hex (purge refuses anything else). */
+export const KEY_SHAPE = /^[0-9a-f]{64}$/;
 /** Bookkeeping bytes counted per item besides body and headers (map slot, object, strings). */
 const ITEM_OVERHEAD = 200;
 
