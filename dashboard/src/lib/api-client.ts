@@ -38,7 +38,9 @@ export interface ApiClientOptions {
 }
 
 export interface RequestOptions {
+  /** Sent as JSON, unless `contentType` says the body is already text (e.g. YAML config). */
   body?: unknown;
+  contentType?: string;
   signal?: AbortSignal;
   /** Don't send the token (sign-in) and don't treat a 401 as an expired session. */
   anonymous?: boolean;
@@ -47,6 +49,9 @@ export interface RequestOptions {
 export interface ApiClient {
   get<T>(path: string, options?: RequestOptions): Promise<T>;
   post<T>(path: string, options?: RequestOptions): Promise<T>;
+  put<T>(path: string, options?: RequestOptions): Promise<T>;
+  patch<T>(path: string, options?: RequestOptions): Promise<T>;
+  delete<T>(path: string, options?: RequestOptions): Promise<T>;
 }
 
 /** A page of entities as the admin API lists them. */
@@ -60,17 +65,17 @@ export interface Page<T> {
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const base = (options.baseUrl ?? '').replace(/\/+$/, '');
 
-  async function request<T>(method: string, path: string, { body, signal, anonymous }: RequestOptions = {}): Promise<T> {
+  async function request<T>(method: string, path: string, { body, contentType, signal, anonymous }: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
     const token = anonymous ? undefined : options.getToken?.();
     if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body),
         signal,
       });
     } catch (e) {
@@ -94,6 +99,9 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   return {
     get: (path, o) => request('GET', path, o),
     post: (path, o) => request('POST', path, o),
+    put: (path, o) => request('PUT', path, o),
+    patch: (path, o) => request('PATCH', path, o),
+    delete: (path, o) => request('DELETE', path, o),
   };
 }
 

@@ -2,7 +2,7 @@
  * The signed-in session, kept in sessionStorage so it ends with the tab and is never shared between tabs.
  */
 
-export type Role = 'admin' | 'operator' | 'viewer';
+export type Role = 'admin' | 'operator' | 'viewer' | 'developer';
 
 export interface Session {
   token: string;

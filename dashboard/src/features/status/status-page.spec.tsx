@@ -31,8 +31,8 @@ describe('StatusPage', () => {
       'GET /routes': () => ({ body: ROUTES, wait: held.promise }),
     };
     render(<StatusPage api={createApiClient({ baseUrl: peer.url, getToken: () => 'tok' })} />);
-    expect(section('Gateway').getByRole('status').textContent).toBe('Loading gateway…');
-    expect(section('Services').getByRole('status').textContent).toBe('Loading services…');
+    expect(section('Gateway').getByRole('status').getAttribute('aria-label')).toBe('Loading gateway');
+    expect(section('Services').getByRole('status').getAttribute('aria-label')).toBe('Loading services');
     held.open();
 
     const gateway = section('Gateway');

@@ -3,15 +3,11 @@
  * routes (GET /services, GET /routes), each with its own loading, empty and error state.
  */
 import { useCallback, type ReactNode } from 'react';
+import { asPage, Section, Truncation } from '../../components/section';
 import type { ApiClient, Page } from '../../lib/api-client';
-import { useResource, type ResourceState } from '../../lib/use-resource';
+import { useResource } from '../../lib/use-resource';
 import { formatUptime, serviceTarget } from './format';
 import type { GatewayStatus, Route, Service } from './types';
-
-/** Lists are read as pages; an older server answering a bare array is accepted too. */
-function asPage<T>(body: Page<T> | T[]): Page<T> {
-  return Array.isArray(body) ? { data: body, total: body.length, offset: 0, limit: body.length } : body;
-}
 
 export function StatusPage({ api }: { api: ApiClient }) {
   const status = useResource(useCallback((signal: AbortSignal) => api.get<GatewayStatus>('/status', { signal }), [api]));
@@ -108,27 +104,6 @@ export function StatusPage({ api }: { api: ApiClient }) {
   );
 }
 
-function Section<T>({ title, state, onRetry, children }: { title: string; state: ResourceState<T>; onRetry: () => void; children: (data: T) => ReactNode }) {
-  const id = `section-${title.toLowerCase()}`;
-  return (
-    <section className="card" aria-labelledby={id} aria-busy={state.status === 'loading'}>
-      <h2 id={id}>{title}</h2>
-      {state.status === 'loading' && <p className="muted" role="status">Loading {title.toLowerCase()}…</p>}
-      {state.status === 'error' && (
-        <div className="error" role="alert">
-          <p>
-            Could not load {title.toLowerCase()}: {state.error.message}
-          </p>
-          <button type="button" className="secondary" onClick={onRetry}>
-            Retry
-          </button>
-        </div>
-      )}
-      {state.status === 'ready' && children(state.data)}
-    </section>
-  );
-}
-
 function StatusSummary({ status }: { status: GatewayStatus }) {
   const items: [string, ReactNode][] = [
     ['Version', status.version],
@@ -166,14 +141,5 @@ function StatusSummary({ status }: { status: GatewayStatus }) {
         </div>
       )}
     </>
-  );
-}
-
-function Truncation<T>({ page, noun }: { page: Page<T>; noun: string }) {
-  if (page.total <= page.data.length) return null;
-  return (
-    <p className="muted">
-      Showing {page.data.length} of {page.total} {noun}.
-    </p>
   );
 }
