@@ -3,8 +3,10 @@
 # (/proc/<pid>/stat utime+stime) over a fixed wrk run, so a busy machine changes the throughput but much
 # less the CPU spent per request. Entries are interleaved `repeats` times so drift hits each alike.
 # Starts the shared bench upstream (nginx on :9001) unless it already answers.
-# Usage: cpu-per-request.sh [seconds] [connections] [repeats] name=config.yaml[|VAR=value VAR2=value] ...
-#   (the part after `|` is extra environment for that entry's gateway, e.g. observability switches)
+# Usage: cpu-per-request.sh [seconds] [connections] [repeats] name=config.yaml[|VAR=value VAR2=value[|Header: value]] ...
+#   (the part after the first `|` is extra environment for that entry's gateway, e.g. observability
+#   switches; after a second `|`, one request header wrk sends, e.g. a credential. A config path that
+#   starts with `/` is used as is, else it is relative to scripts/bench/.)
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dur=${1:-5}; conns=${2:-64}; repeats=${3:-3}; shift 3
@@ -20,15 +22,18 @@ fi
 trap '[ -n "$upstream" ] && kill $upstream 2>/dev/null' EXIT
 for round in $(seq 1 "$repeats"); do
   for entry in "$@"; do
-    name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=
+    name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=; header=
     [ "$file" != "$rest" ] && extra=${rest#*|}
-    env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$root/scripts/bench/$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
+    case $extra in *'|'*) header=${extra#*|}; extra=${extra%%|*} ;; esac
+    case $file in /*) ;; *) file=$root/scripts/bench/$file ;; esac
+    hdr=(); [ -n "$header" ] && hdr=(-H "$header")
+    env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
       GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/cpu-$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do up 9140 && break; sleep 0.1; done
-    taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:9140/bench/items?x=1" >/dev/null 2>&1
+    taskset -c 0 wrk "${hdr[@]}" -t1 -c"$conns" -d2s "http://127.0.0.1:9140/bench/items?x=1" >/dev/null 2>&1
     c0=$(cpu $pid)
-    out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" "http://127.0.0.1:9140/bench/items?x=1" 2>&1)
+    out=$(taskset -c 0 wrk "${hdr[@]}" -t1 -c"$conns" -d"${dur}s" "http://127.0.0.1:9140/bench/items?x=1" 2>&1)
     c1=$(cpu $pid)
     reqs=$(echo "$out" | awk '/requests in/ {print $1}')
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
