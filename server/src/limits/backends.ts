@@ -3,7 +3,7 @@
  * rebuilds) and, when REDIS_URL is set, one Redis store over the node's shared client. main.ts attaches
  * Redis at start; tests can pass their own backends through PluginDeps.limiters.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 import { LocalConcurrency, LocalLimiterStore } from './local-store.js';
 import { RedisLimiterStore } from './redis-store.js';
 
@@ -18,7 +18,7 @@ export interface LimiterBackends {
   failClosedCount: number;
 }
 
-export function createBackends(redis?: Redis): LimiterBackends {
+export function createBackends(redis?: RedisConnection): LimiterBackends {
   return {
     local: new LocalLimiterStore(),
     concurrency: new LocalConcurrency(),
@@ -35,6 +35,6 @@ export function defaultBackends(): LimiterBackends {
 }
 
 /** Called by main.ts once the shared client exists (and with undefined on stop). */
-export function attachRedis(client: Redis | undefined): void {
+export function attachRedis(client: RedisConnection | undefined): void {
   defaultBackends().redis = client ? new RedisLimiterStore(client) : undefined;
 }

@@ -6,7 +6,7 @@
  * Every call has a deadline: Redis down or slow must turn into a decision (the limit's fault policy)
  * within `timeoutMs`, never a hanging request.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 import { ACQUIRE_SCRIPT, LIMIT_SCRIPT, RELEASE_SCRIPT } from './redis-scripts.js';
 import { Decision } from './algorithms.js';
 
@@ -50,8 +50,11 @@ export function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export class RedisLimiterStore {
   private readonly cmd: LimiterCommands;
+  /** A Redis Cluster client: a script call may then only carry keys of one slot. */
+  readonly cluster: boolean;
 
-  constructor(readonly client: Redis) {
+  constructor(readonly client: RedisConnection) {
+    this.cluster = client.isCluster;
     // defineCommand is idempotent per name; several stores over one client share the scripts.
     client.defineCommand('ghLimit', { lua: LIMIT_SCRIPT });
     client.defineCommand('ghAcquire', { lua: ACQUIRE_SCRIPT, numberOfKeys: 1 });
@@ -97,8 +100,9 @@ function flushBatch(b: LimitBatcher): void {
  * same key twice). Under load this turns N EVALSHA round trips into one, which is most of the cost of the
  * `redis` policy on the gateway's CPU; alone, a request is flushed on the next turn (setImmediate).
  *
- * A batch mixes clients, so its keys are in different Cluster slots: this is for a standalone Redis (or a
- * proxy in front of a cluster), which is what createRedisClient connects to.
+ * On a Redis Cluster a batch mixes clients, hence slots, which one script call may not: the batch is split
+ * into one call per distinct key (a hot key's requests of one turn still share a call), and the client's
+ * auto-pipelining groups those calls per node into one write.
  */
 export class LimitBatcher {
   private keys: string[] = [];
@@ -138,11 +142,30 @@ export class LimitBatcher {
       failAll(waiters, new RedisUnavailableError('REDIS_URL is not set'));
       return;
     }
+    if (store.cluster) return this.flushPerKey(store, keys, waiters);
     const args: (string | number)[] = [keys.length, ...keys, ...this.specArgs];
     store.limit(args, this.timeoutMs).then(
       (reply) => this.dispatch(reply, waiters),
       (err: unknown) => failAll(waiters, err instanceof Error ? err : new RedisUnavailableError(String(err))),
     );
+  }
+
+  private flushPerKey(store: RedisLimiterStore, keys: string[], waiters: Waiter[]): void {
+    const groups = new Map<string, Waiter[]>();
+    for (let i = 0; i < keys.length; i++) {
+      const g = groups.get(keys[i]!);
+      if (g === undefined) groups.set(keys[i]!, [waiters[i]!]);
+      else g.push(waiters[i]!);
+    }
+    for (const [key, group] of groups) {
+      const args: (string | number)[] = [group.length];
+      for (let i = 0; i < group.length; i++) args.push(key);
+      for (let i = 0; i < this.specArgs.length; i++) args.push(this.specArgs[i]!);
+      store.limit(args, this.timeoutMs).then(
+        (reply) => this.dispatch(reply, group),
+        (err: unknown) => failAll(group, err instanceof Error ? err : new RedisUnavailableError(String(err))),
+      );
+    }
   }
 
   private dispatch(reply: (number | string)[], waiters: Waiter[]): void {

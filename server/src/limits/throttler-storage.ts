@@ -5,7 +5,7 @@
  * per node rather than unprotected or unavailable.
  */
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 
 interface ThrottlerRecord {
   totalHits: number;
@@ -39,7 +39,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly cmd: ThrottleCommand;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisConnection,
     private readonly timeoutMs = 200,
   ) {
     client.defineCommand('ghThrottle', { lua: THROTTLE_SCRIPT, numberOfKeys: 2 });

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../observability/logger.js';
 import { setActiveCredentialKeys } from '../auth/secrets.js';
 import { PLUGINS } from '../plugins/index.js';
-import { createRedisClient } from '../limits/redis-client.js';
+import { createRedisConnection } from '../limits/redis-client.js';
 import { attachRedis } from '../limits/backends.js';
 import { ProxyServer } from './proxy-server.js';
 import type { RequestObserver } from './proxy-request.js';
@@ -27,7 +27,7 @@ const logger = createLogger(data.logLevel, { node: data.nodeId, thread: 'proxy' 
 setActiveCredentialKeys(data.credentialKeys);
 // Limits on the `redis` policy use this thread's own client; counters are in Redis, so it is the same
 // state the other nodes see.
-const redis = data.redisUrl ? createRedisClient(data.redisUrl, logger) : undefined;
+const redis = data.redisUrl ? createRedisConnection(data.redisUrl, logger) : undefined;
 if (redis) attachRedis(redis);
 // Request observers (issue 7): each part of observability adds itself here from its workerData settings.
 const observers: RequestObserver[] = [];

@@ -4,7 +4,7 @@
  * copy, not an HTTP cache: it is only read while the breaker is open, and the answer says how old it is.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../limits/redis-client.js';
 import type { PluginLogger, ResponseTap } from '../plugins/types.js';
 
 export interface StoredResponse {
@@ -82,7 +82,7 @@ const REDIS_PREFIX = 'gh:lastgood:';
  */
 export class RedisLastGoodStore implements LastGoodStore {
   constructor(
-    private readonly client: () => Redis | undefined,
+    private readonly client: () => RedisConnection | undefined,
     private readonly logger: PluginLogger,
   ) {}
 

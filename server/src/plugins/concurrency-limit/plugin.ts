@@ -49,22 +49,33 @@ class ConcurrencyLimit implements PluginHandler {
   private async acquireRedis(ctx: RequestContext, key: string): Promise<void> {
     const store = this.backends.redis;
     const member = PROCESS_TAG + ':' + ++sequence;
+    // Recorded before the round trip: a client that goes away while the acquire is in flight runs the log
+    // phase now, and its release (sent after the acquire on the same connection, so applied after it in
+    // Redis) must still find the member, or the slot would be held until its lease ends.
+    ctx.locals[KEY_LOCAL] = key;
+    ctx.locals[MEMBER_LOCAL] = member;
     let got: number;
     try {
       if (store === undefined) throw new Error('REDIS_URL is not set');
       got = await store.acquire(key, this.config.max, this.config.lease_ms, member, this.config.redis_timeout_ms);
     } catch (err) {
+      ctx.locals[KEY_LOCAL] = undefined;
+      // A timed-out acquire may still run in a slow Redis: withdraw it (queued behind it) rather than
+      // leave a slot taken until the lease ends. Nothing to do when the connection is down.
+      store?.release(key, member).catch(noop);
       this.onFault(ctx, err as Error);
       return;
     }
-    if (got !== 1) return this.refuse(ctx);
-    ctx.locals[KEY_LOCAL] = key;
-    ctx.locals[MEMBER_LOCAL] = member;
+    if (got !== 1) {
+      ctx.locals[KEY_LOCAL] = undefined;
+      return this.refuse(ctx);
+    }
   }
 
   log(ctx: RequestContext): void {
     const key = ctx.locals[KEY_LOCAL];
     if (typeof key !== 'string') return;
+    ctx.locals[KEY_LOCAL] = undefined; // released once, even if an acquire still in flight resolves later
     if (this.config.policy === 'local') {
       this.backends.concurrency.release(key);
       return;

@@ -13,6 +13,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../limits/redis-client.js';
 import { defaultBackends } from '../../limits/backends.js';
 
 export const REDIS_PREFIX = 'gh:cache:';
@@ -199,7 +200,7 @@ export function proxyCacheStats(): ProxyCacheStats {
  * key removes nothing: it never becomes a SCAN pattern. Redis is shared, so one worker's call purges it
  * for the whole cluster; calling it on every worker is harmless.
  */
-export async function purgeProxyCache(key?: string, redis: Redis | undefined = defaultBackends().redis?.client): Promise<number> {
+export async function purgeProxyCache(key?: string, redis: RedisConnection | undefined = defaultBackends().redis?.client): Promise<number> {
   if (key !== undefined && !KEY_SHAPE.test(key)) return 0;
   let n = 0;
   for (const s of memoryStores.values()) n += key === undefined ? s.clear() : s.purgeKey(key);
@@ -210,13 +211,23 @@ export async function purgeProxyCache(key?: string, redis: Redis | undefined = d
   return n;
 }
 
-async function unlinkMatching(redis: Redis, pattern: string): Promise<number> {
+async function unlinkMatching(redis: RedisConnection, pattern: string, perKey = false): Promise<number> {
+  // SCAN sees one node's keys: on a Redis Cluster, scan every primary.
+  if (redis.isCluster) {
+    let total = 0;
+    for (const node of (redis as import('ioredis').Cluster).nodes('master')) total += await unlinkMatching(node, pattern, true);
+    return total;
+  }
+  const one = redis as Redis;
   let n = 0;
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    const [next, keys] = await one.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) n += await redis.unlink(...keys);
+    if (keys.length === 0) continue;
+    // A cluster node refuses a multi-key UNLINK across slots (CROSSSLOT): one key per command there.
+    if (perKey) for (const c of await Promise.all(keys.map((k) => one.unlink(k)))) n += c;
+    else n += await one.unlink(...keys);
   } while (cursor !== '0');
   return n;
 }

@@ -1,0 +1,1 @@
+export * from '../../server/src/limits/test-support/redis-cluster.js';
