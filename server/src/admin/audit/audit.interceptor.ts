@@ -96,8 +96,9 @@ export class AuditInterceptor implements NestInterceptor {
     let key = plan.params.join('/');
     if (req.method === 'POST' && !plan.read && result && typeof result === 'object') {
       // A creation: the new thing's own key after its parent's (`alice/<credential id>`).
+      // An entity by its own key field: a plugin's `name` is its plugin type, its key is the id.
       const r = result as Record<string, unknown>;
-      const k = r.name ?? r.username ?? r.id;
+      const k = plan.kind in ENTITY_KINDS ? r[ENTITY_KINDS[plan.kind as EntityKind].key] : (r.name ?? r.username ?? r.id);
       if (typeof k === 'string' && k !== '') key = key === '' ? k : `${key}/${k}`;
     }
     const reply = context.switchToHttp().getResponse<FastifyReply>();

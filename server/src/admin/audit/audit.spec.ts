@@ -40,6 +40,16 @@ describe('audit log', () => {
     expect(await lastOf('services.delete')).toMatchObject({ target_key: 'orders', before: { name: 'orders' }, after: null, status: 204 });
   });
 
+  // Regression: a created plugin was recorded under its plugin type (`rate-limiting`), not its id.
+  it('records a created plugin under its id, the key its update and delete use', async () => {
+    const made = await h.request('POST', '/plugins', { body: { name: 'cors', config: {} } });
+    expect(made.statusCode, made.body).toBe(201);
+    const id = (made.json() as { id: string }).id;
+    expect(await lastOf('plugins.create')).toMatchObject({ target_kind: 'plugins', target_key: id });
+    expect((await h.request('DELETE', `/plugins/${id}`)).statusCode).toBe(204);
+    expect(await lastOf('plugins.delete')).toMatchObject({ target_kind: 'plugins', target_key: id });
+  });
+
   it('never stores secrets: credentials and admin users are redacted', async () => {
     expect((await h.request('POST', '/consumers', { body: { username: 'alice' } })).statusCode).toBe(201);
     const made = await h.request('POST', '/consumers/alice/credentials', { body: { kind: 'key-auth' } });
