@@ -17,8 +17,11 @@ import { WorkerProxyPlane } from './proxy/proxy-plane.js';
 import { ConfigRuntime } from './runtime/config-runtime.js';
 import { createAdminApp } from './admin/create-admin-app.js';
 import { demoDocument, startEchoUpstream } from './demo/echo-upstream.js';
-import { createRedisClient, waitReady } from './limits/redis-client.js';
+import { createRedisConnection, waitReady } from './limits/redis-client.js';
 import { RedisThrottlerStorage } from './limits/throttler-storage.js';
+import { DiscoveryRegistry } from './discovery/registry.js';
+import { DiscoveringProxyPlane } from './discovery/discovering-plane.js';
+import { DISCOVERY_PROVIDERS } from './discovery/providers/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DASHBOARD_DIR = path.resolve(here, '../../dashboard/dist');
@@ -54,7 +57,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
 
   // The admin throttler's Redis client (the proxy worker has its own for limits); optional. Start-up waits
   // for it briefly, then continues: limits on the `redis` policy follow their fault policy until it connects.
-  const redis = env.redisUrl ? createRedisClient(env.redisUrl, logger) : undefined;
+  const redis = env.redisUrl ? createRedisConnection(env.redisUrl, logger) : undefined;
   if (redis) {
     if (!(await waitReady(redis, 2_000))) logger.warn('redis not reachable yet; continuing (limits follow their fault policy)');
   }
@@ -75,7 +78,10 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     },
     logger,
   );
-  const runtime = new ConfigRuntime(store, proxy, logger, env.nodeId);
+  // Service discovery runs here, in the control thread, on every node independently; the proxy worker only
+  // receives documents with the discovered targets merged in (discovery/discovering-plane.ts).
+  const discovery = new DiscoveryRegistry({ providers: DISCOVERY_PROVIDERS, logger, defaults: env.discovery });
+  const runtime = new ConfigRuntime(store, new DiscoveringProxyPlane(proxy, discovery, logger), logger, env.nodeId);
   await runtime.start();
   await proxy.listen(env.proxyListen.host, env.proxyListen.port);
   logger.info(`proxy listening on ${env.proxyListen.host}:${env.proxyListen.port}`);
@@ -95,6 +101,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
     dashboardDir: existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
     throttlerStorage,
     live: { nodeId: env.nodeId, redisUrl: env.redisUrl },
+    discovery,
   });
   await admin.listen(env.adminListen.host, env.adminListen.port);
   logger.info(`admin API and dashboard on http://${env.adminListen.host}:${env.adminListen.port}/`);
@@ -111,6 +118,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger): Promise<Run
       await admin.close();
       await proxy.close(10_000);
       await runtime.close();
+      await discovery.close();
       await store.close();
       throttlerStorage?.close();
       redis?.disconnect();

@@ -36,7 +36,10 @@ import { EntitiesService } from './entities/entities.service.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { CredentialsService } from './credentials/credentials.service.js';
 import { ApplicationsService } from './developers/applications.service.js';
-import { DevelopersController, MyApplicationsController } from './developers/developers.controller.js';
+import { DevelopersController, MyApisController, MyApplicationsController } from './developers/developers.controller.js';
+import { ApisService, OPENAPI_DOCUMENTS } from './developers/apis.service.js';
+import { OpenApiDocuments } from './developers/openapi-documents.js';
+import { UsageService } from './developers/usage.service.js';
 import { DEVELOPER_SETTINGS, developerSettingsFromEnv, DevelopersService } from './developers/developers.service.js';
 import { NestedController } from './entities/nested.controller.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
@@ -53,6 +56,10 @@ import { RecentErrorsController } from './recent-errors/recent-errors.controller
 import { RecentErrorsService } from './recent-errors/recent-errors.service.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuditInterceptor } from './audit/audit.interceptor.js';
+import type { LiveHub } from '../observability/live-hub.js';
+import { LIVE_HUB } from './live/live-hub.token.js';
+import { ADMIN_DISCOVERY, DiscoveryController } from '../discovery/admin.js';
+import type { DiscoveryView } from '../discovery/types.js';
 
 export interface AdminModuleDeps {
   store: ConfigStore;
@@ -65,6 +72,10 @@ export interface AdminModuleDeps {
   dashboardIndex: string | null;
   /** Login throttler storage (Redis when REDIS_URL is set); Nest's in-memory storage otherwise. */
   throttlerStorage?: ThrottlerStorage;
+  /** The live stream's hub (per-second ticks, their history, per-consumer usage); provided as LIVE_HUB. */
+  liveHub?: LiveHub;
+  /** Service discovery state (discovery/registry.ts); provided as ADMIN_DISCOVERY, null when the node runs none. */
+  discovery?: DiscoveryView;
 }
 
 /** Login attempts allowed per client IP and window. */
@@ -81,12 +92,14 @@ export class AdminModule {
       { provide: ADMIN_PLUGINS, useValue: deps.plugins },
       { provide: AUTH_SETTINGS, useValue: deps.auth },
       { provide: DASHBOARD_INDEX, useValue: deps.dashboardIndex },
+      { provide: LIVE_HUB, useValue: deps.liveHub ?? null },
+      { provide: ADMIN_DISCOVERY, useValue: deps.discovery ?? null },
     ];
     return {
       module: AdminModule,
       imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later', ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
-      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, NestedController, ConfigController, SystemController, OpenApiController,
-        ResilienceController, TrafficController, RecentErrorsController, EventsController, AuditController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
+      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, MyApisController, NestedController, ConfigController, SystemController, OpenApiController,
+        ResilienceController, TrafficController, RecentErrorsController, EventsController, AuditController, DiscoveryController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
       providers: [
         ...values,
         createJwtStrategy(deps.auth.strategyName),
@@ -96,6 +109,10 @@ export class AdminModule {
         CredentialsService,
         DevelopersService,
         ApplicationsService,
+        UsageService,
+        ApisService,
+        // One per admin app: the OpenAPI documents services point at, fetched and cached for every developer.
+        { provide: OPENAPI_DOCUMENTS, useValue: new OpenApiDocuments() },
         // Read once when the admin app is built (process start), as the other GATEHOUSE_* settings.
         { provide: DEVELOPER_SETTINGS, useValue: developerSettingsFromEnv() },
         ConfigService,

@@ -20,6 +20,7 @@ import type { AdminEnv, AdminLogger, AuthSettings, PluginRegistry } from './admi
 import { AdminModule } from './admin.module.js';
 import { LiveHub } from '../observability/live-hub.js';
 import { attachLiveSocket } from './live/live-socket.js';
+import type { DiscoveryView } from '../discovery/types.js';
 
 export type { AdminEnv } from './admin-env.js';
 
@@ -42,6 +43,8 @@ export interface AdminAppDeps {
   throttlerStorage?: ThrottlerStorage;
   /** The live stream (socket.io at `/live`): this node's id, and Redis to merge every node's seconds (this node only when unset). */
   live?: { nodeId: string; redisUrl?: string; graceMs?: number };
+  /** Service discovery state for GET /discovery and the targets' `source`; none when unset. */
+  discovery?: DiscoveryView;
 }
 
 export interface RegisteredRoute {
@@ -117,8 +120,11 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
     done(null, body);
   });
 
+  // Before the Nest app, so controllers can read what the hub remembers (LIVE_HUB, e.g. consumer usage).
+  const hub = new LiveHub({ nodeId: deps.live?.nodeId ?? 'local', redisUrl: deps.live?.redisUrl, graceMs: deps.live?.graceMs, logger: deps.logger });
   const app = await NestFactory.create<NestFastifyApplication>(
     AdminModule.register({
+      liveHub: hub,
       store: deps.store,
       runtime: deps.runtime,
       env: deps.env,
@@ -127,6 +133,7 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
       auth,
       dashboardIndex: serveDashboard ? dashboardDir : null,
       throttlerStorage: deps.throttlerStorage,
+      discovery: deps.discovery,
     }),
     adapter,
     { logger: nestLogger(deps.logger), abortOnError: false, bodyParser: false },
@@ -140,7 +147,6 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   }
   await fastify.ready();
 
-  const hub = new LiveHub({ nodeId: deps.live?.nodeId ?? 'local', redisUrl: deps.live?.redisUrl, graceMs: deps.live?.graceMs, logger: deps.logger });
   const stopLive = deps.runtime.onLive((second) => hub.push(second));
   const liveSocket = attachLiveSocket(fastify.server, { hub, store: deps.store, auth, adminToken: deps.env.adminToken, logger: deps.logger });
 

@@ -39,6 +39,8 @@ export interface GatewayEnv {
   tracing: TracingSettings | undefined;
   /** The access log (GATEHOUSE_ACCESS_LOG*); the node id is filled in by main. */
   accessLog: Omit<AccessLogSettings, 'nodeId'>;
+  /** Service discovery defaults (GATEHOUSE_ETCD_ENDPOINTS, GATEHOUSE_DNS_SERVERS); a discovery block may override them. */
+  discovery: { etcdEndpoints: string[] | undefined; dnsServers: string[] | undefined };
 }
 
 export class EnvError extends Error {
@@ -176,6 +178,13 @@ function parseTracing(env: NodeJS.ProcessEnv): TracingSettings | undefined {
   };
 }
 
+/** Comma-separated list; undefined when unset or empty. Each item must match `pattern`. */
+function parseList(name: string, value: string | undefined, pattern: RegExp, expected: string): string[] | undefined {
+  const items = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!pattern.test(item)) throw new EnvError(name, `expected ${expected}, got '${item}'`);
+  return items.length ? items : undefined;
+}
+
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new EnvError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
@@ -210,5 +219,9 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
     requestMetrics: parseBool('GATEHOUSE_METRICS', env.GATEHOUSE_METRICS, true),
     tracing: parseTracing(env),
     accessLog: parseAccessLog(env),
+    discovery: {
+      etcdEndpoints: parseList('GATEHOUSE_ETCD_ENDPOINTS', env.GATEHOUSE_ETCD_ENDPOINTS, /^https?:\/\/[^/\s]+\/?$/, 'comma-separated URLs like http://10.0.0.2:2379'),
+      dnsServers: parseList('GATEHOUSE_DNS_SERVERS', env.GATEHOUSE_DNS_SERVERS, /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)(:[0-9]{1,5})?$/, 'comma-separated addresses like 10.0.0.53 or 10.0.0.53:5353'),
+    },
   };
 }

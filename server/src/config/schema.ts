@@ -6,6 +6,7 @@
  * Field names are snake_case, as in Kong's decK format, so that files read the same across gateways.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { DiscoverySchema } from '../discovery/schema.js';
 
 export const FORMAT_VERSION = '1';
 
@@ -66,6 +67,27 @@ export const ServiceSchema = Type.Object(
       },
     ),
     enabled: Type.Boolean({ default: true, description: 'A disabled service answers 503 on all its routes.' }),
+    openapi: Type.Optional(
+      Type.Object(
+        {
+          url: Type.Optional(
+            Type.String({
+              format: 'uri',
+              pattern: '^https?://',
+              maxLength: 2048,
+              description: 'Where the admin plane fetches the OpenAPI document (JSON, at most 1 MiB, 5 s timeout, cached 5 minutes). Ignored when `document` is given.',
+            }),
+          ),
+          document: Type.Optional(
+            Type.Record(Type.String(), Type.Unknown(), { description: 'The OpenAPI 3.x (or Swagger 2.0) document inline, as a JSON object.' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: "The service's API description, shown to developers in the portal (GET /me/apis) when their applications may call the service. Give `url` or `document`.",
+        },
+      ),
+    ),
     tags: Tags,
   },
   { additionalProperties: false, $id: 'Service', description: 'A backend the gateway proxies to.' },
@@ -204,6 +226,7 @@ export const UpstreamSchema = Type.Object(
     keepalive_timeout: Millis('Idle keep-alive connections are closed after this', 60_000),
     targets: Type.Array(TargetSchema, { default: [], maxItems: 1000, description: 'Instances of this upstream.' }),
     healthchecks: Type.Optional(HealthchecksSchema),
+    discovery: Type.Optional(DiscoverySchema),
     tags: Tags,
   },
   { additionalProperties: false, $id: 'Upstream', description: 'A load-balanced group of targets.' },

@@ -1,10 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BREAKERS, type BreakerSettings, type ServiceBreaker } from '../resilience/circuit-breaker.js';
 import type { ProxyRequest } from '../proxy/proxy-request.js';
+import { newCredential } from '../auth/new-credential.js';
+import { activeCredentialKeys } from '../auth/secrets.js';
 import { deadPort, send, startGateway, startUpstream, type Gateway, type Upstream } from '../proxy/test-support/harness.js';
 import {
   BUCKET_COUNT,
   bucketIndex,
+  CONSUMER_OTHER,
+  MAX_LIVE_CONSUMERS,
   bucketValue,
   isLiveError,
   LATENCY_MIN_MS,
@@ -31,8 +35,9 @@ function latencies(n: number, seed: number): number[] {
   return out;
 }
 
-function fakeRequest(o: { ms: number; status?: number; route?: string; service?: string; failure?: ProxyRequest['upstreamFailure'] }): ProxyRequest {
+function fakeRequest(o: { ms: number; status?: number; route?: string; service?: string; failure?: ProxyRequest['upstreamFailure']; consumer?: string }): ProxyRequest {
   return {
+    consumer: o.consumer === undefined ? undefined : { username: o.consumer, groups: [], tags: [] },
     startedAt: 1000,
     endedAt: 1000 + o.ms,
     status: o.status ?? 200,
@@ -144,6 +149,51 @@ describe('live aggregator', () => {
     expect(JSON.parse(JSON.stringify(s))).toEqual(s);
   });
 
+  it('counts 429 responses as `limited` in total, per route and per service (not as errors)', () => {
+    const agg = new LiveAggregator({ node: 'n1', breakers: () => [] });
+    agg.end(fakeRequest({ ms: 1, route: 'a', service: 's', status: 429 }));
+    agg.end(fakeRequest({ ms: 1, route: 'a', service: 's', status: 429 }));
+    agg.end(fakeRequest({ ms: 1, route: 'a', service: 's', status: 200 }));
+    agg.end(fakeRequest({ ms: 1, status: 429 }));
+    const s = agg.flush(7);
+    expect(s.total).toMatchObject({ count: 4, errors: 0, limited: 3 });
+    expect(s.routes).toEqual([expect.objectContaining({ name: 'a', count: 3, limited: 2 })]);
+    expect(s.services).toEqual([expect.objectContaining({ name: 's', count: 3, limited: 2 })]);
+    expect(agg.flush(8).total).toMatchObject({ count: 0, limited: 0 });
+  });
+
+  it('counts authenticated consumers per second, without latency, and only those', () => {
+    const agg = new LiveAggregator({ node: 'n1', breakers: () => [] });
+    agg.end(fakeRequest({ ms: 1, consumer: 'alice' }));
+    agg.end(fakeRequest({ ms: 1, consumer: 'alice', status: 429 }));
+    agg.end(fakeRequest({ ms: 1, consumer: 'alice', status: 502 }));
+    agg.end(fakeRequest({ ms: 1, consumer: 'bob' }));
+    agg.end(fakeRequest({ ms: 1 }));
+    const s = agg.flush(1);
+    expect(s.consumers).toEqual([
+      { name: 'alice', count: 3, errors: 1, limited: 1, latency: [] },
+      { name: 'bob', count: 1, errors: 0, limited: 0, latency: [] },
+    ]);
+    expect(agg.consumerCells).toBe(0);
+    expect(agg.flush(2).consumers).toEqual([]);
+  });
+
+  it('a flood of 10,000 distinct consumers in one second holds at most MAX_LIVE_CONSUMERS cells; the rest is `(other)`', () => {
+    const agg = new LiveAggregator({ node: 'n1', breakers: () => [] });
+    for (let i = 0; i < 10_000; i++) {
+      agg.end(fakeRequest({ ms: 1, consumer: `c${i}`, status: i % 10 === 0 ? 429 : 200 }));
+      expect(agg.consumerCells).toBeLessThanOrEqual(MAX_LIVE_CONSUMERS);
+    }
+    const s = agg.flush(1);
+    expect(s.consumers).toHaveLength(MAX_LIVE_CONSUMERS + 1);
+    const other = s.consumers!.find((c) => c.name === CONSUMER_OTHER)!;
+    expect(other).toMatchObject({ count: 10_000 - MAX_LIVE_CONSUMERS, limited: 900 });
+    expect(s.consumers!.reduce((n, c) => n + c.count, 0)).toBe(10_000);
+    // The next second starts with an empty map: a new set of consumers gets its own cells.
+    agg.end(fakeRequest({ ms: 1, consumer: 'late-comer' }));
+    expect(agg.flush(2).consumers).toEqual([expect.objectContaining({ name: 'late-comer', count: 1 })]);
+  });
+
   it('reports each closed wall-clock second once, with the breakers’ states', () => {
     vi.useFakeTimers({ now: new Date('2025-01-01T00:00:00.400Z') });
     const b = BREAKERS.acquire('live-agg-group', SETTINGS);
@@ -183,6 +233,48 @@ describe('live aggregator', () => {
     vi.advanceTimersByTime(1000);
     expect(calls).toBe(2);
     agg.stop();
+  });
+
+  describe('behind a real proxy with key-auth and a rate limit', () => {
+    let up: Upstream;
+    let gw: Gateway;
+    const agg = new LiveAggregator({ node: 'n1', breakers: () => [] });
+    const alice = newCredential(activeCredentialKeys(), 'alice', { kind: 'key-auth' });
+    beforeAll(async () => {
+      up = await startUpstream((_req, res) => res.end('x'));
+      gw = await startGateway(
+        {
+          services: [{ name: 'up', url: `http://${up.address}` }],
+          routes: [{ name: 'limited', service: 'up', paths: ['/limited'] }],
+          consumers: [{ username: 'alice' }],
+          credentials: [alice.credential],
+          plugins: [
+            { name: 'key-auth', route: 'limited', config: {} },
+            { name: 'rate-limiting', route: 'limited', config: { minute: 3, limit_by: ['consumer'] } },
+          ],
+        },
+        [],
+        { observer: agg },
+      );
+    });
+    afterAll(async () => {
+      await gw.close();
+      await up.close();
+    });
+
+    it('counts the 429s the rate limit answered and the authenticated consumer’s requests', async () => {
+      agg.flush(0);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await send(gw.port, '/limited', { headers: { apikey: alice.plain } })).status);
+      statuses.push((await send(gw.port, '/limited')).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429, 401]);
+      await new Promise((r) => setTimeout(r, 50));
+      const s = agg.flush(1);
+      expect(s.total).toMatchObject({ count: 6, errors: 0, limited: 2 });
+      expect(s.routes).toEqual([expect.objectContaining({ name: 'limited', count: 6, limited: 2 })]);
+      // The request without a key has no consumer: not attributed.
+      expect(s.consumers).toEqual([{ name: 'alice', count: 5, errors: 0, limited: 2, latency: [] }]);
+    });
   });
 
   describe('behind a real proxy', () => {

@@ -10,8 +10,14 @@
  * nearest-rank sample, so it is within ±4.4% (2^(1/16) − 1) of that sample for latencies between 0.1 ms
  * and ~28 min. Below 0.1 ms it reports 0.1; above the last bucket, the last bucket's upper edge.
  *
- * Cost per request: one Math.log2, two or three Map lookups and a few increments; nothing allocated
- * except a route's or service's cell the first second it is seen.
+ * Cost per request: one Math.log2, two to four Map lookups and a few increments; nothing allocated
+ * except a route's, service's or consumer's cell the first second it is seen.
+ *
+ * Consumers (the developer portal's usage chart) are counted per authenticated consumer, without latency,
+ * and capped at MAX_LIVE_CONSUMERS distinct consumers a second: the rest of that second's requests go to
+ * one overflow cell named CONSUMER_OTHER, so a flood of consumers never grows the map or the message.
+ * Consumer cells start afresh every second (one small object per active consumer and second, not per
+ * request), so the cap counts the consumers of that second only.
  */
 import type { ProxyRequest, RequestObserver } from '../proxy/proxy-request.js';
 import type { BreakerStateName, BreakerView } from '../resilience/circuit-breaker.js';
@@ -90,6 +96,8 @@ export interface LiveCell {
   name: string;
   count: number;
   errors: number;
+  /** Responses with status 429 (rate limits, concurrency limits, quotas). */
+  limited: number;
   /** Sparse latency histogram (LatencyHistogram.sparse()). */
   latency: number[];
 }
@@ -111,7 +119,18 @@ export interface LiveSecond {
   routes: LiveCell[];
   services: LiveCell[];
   breakers: LiveBreaker[];
+  /**
+   * Authenticated consumers' counts (`latency` always empty); at most MAX_LIVE_CONSUMERS plus one
+   * CONSUMER_OTHER cell. Never sent to browsers: the admin thread keeps it for per-consumer usage.
+   * Optional so seconds from a node on an older version still merge.
+   */
+  consumers?: LiveCell[];
 }
+
+/** Distinct consumers counted per second and node; beyond it, requests go to CONSUMER_OTHER. */
+export const MAX_LIVE_CONSUMERS = 1000;
+/** Name of the overflow cell; not a valid consumer name (see config/schema.ts Name), so it never collides. */
+export const CONSUMER_OTHER = '(other)';
 
 export type LiveListener = (second: LiveSecond) => void;
 
@@ -128,24 +147,42 @@ export function isLiveError(req: Pick<ProxyRequest, 'status' | 'upstreamFailure'
 class Cell {
   count = 0;
   errors = 0;
+  limited = 0;
   /** Seconds in a row without a request; the cell is dropped after IDLE_SECONDS (a removed route). */
   idle = 0;
   readonly latency = new LatencyHistogram();
 
-  add(bucket: number, error: boolean): void {
+  add(bucket: number, error: boolean, limited: boolean): void {
     this.count++;
     if (error) this.errors++;
+    if (limited) this.limited++;
     this.latency.addIndex(bucket);
   }
 
   take(name: string): LiveCell {
-    const out: LiveCell = { name, count: this.count, errors: this.errors, latency: this.latency.sparse() };
+    const out: LiveCell = { name, count: this.count, errors: this.errors, limited: this.limited, latency: this.latency.sparse() };
     this.count = 0;
     this.errors = 0;
+    this.limited = 0;
     this.latency.reset();
     return out;
   }
 }
+
+/** A consumer's second: counts only (the usage chart shows no latency), so no histogram to carry. */
+class CountCell {
+  count = 0;
+  errors = 0;
+  limited = 0;
+
+  add(error: boolean, limited: boolean): void {
+    this.count++;
+    if (error) this.errors++;
+    if (limited) this.limited++;
+  }
+}
+
+const NO_LATENCY: number[] = [];
 
 const IDLE_SECONDS = 60;
 
@@ -181,6 +218,8 @@ export class LiveAggregator implements RequestObserver {
   private readonly total = new Cell();
   private readonly routes = new Map<string, Cell>();
   private readonly services = new Map<string, Cell>();
+  private readonly consumers = new Map<string, CountCell>();
+  private readonly consumerOther = new CountCell();
   private timer: NodeJS.Timeout | undefined = undefined;
   private sink: LiveListener | undefined = undefined;
 
@@ -191,11 +230,39 @@ export class LiveAggregator implements RequestObserver {
   end(req: ProxyRequest): void {
     const bucket = bucketIndex(req.endedAt - req.startedAt);
     const error = isLiveError(req);
-    this.total.add(bucket, error);
+    const limited = req.status === 429;
+    this.total.add(bucket, error, limited);
     const route = req.route;
-    if (route !== undefined) cellOf(this.routes, route.name).add(bucket, error);
+    if (route !== undefined) cellOf(this.routes, route.name).add(bucket, error, limited);
     const service = req.serviceName;
-    if (service !== undefined) cellOf(this.services, service).add(bucket, error);
+    if (service !== undefined) cellOf(this.services, service).add(bucket, error, limited);
+    const consumer = req.consumer;
+    if (consumer !== undefined) {
+      let c = this.consumers.get(consumer.username);
+      if (c === undefined) {
+        if (this.consumers.size >= MAX_LIVE_CONSUMERS) c = this.consumerOther;
+        else this.consumers.set(consumer.username, (c = new CountCell()));
+      }
+      c.add(error, limited);
+    }
+  }
+
+  /** Distinct consumers held for the current second (bounded by MAX_LIVE_CONSUMERS). */
+  get consumerCells(): number {
+    return this.consumers.size;
+  }
+
+  private takeConsumers(): LiveCell[] {
+    const out: LiveCell[] = [];
+    // Every held consumer had a request this second (the map is cleared each second), so none is empty.
+    for (const [name, c] of this.consumers) out.push({ name, count: c.count, errors: c.errors, limited: c.limited, latency: NO_LATENCY });
+    this.consumers.clear();
+    const o = this.consumerOther;
+    if (o.count > 0) {
+      out.push({ name: CONSUMER_OTHER, count: o.count, errors: o.errors, limited: o.limited, latency: NO_LATENCY });
+      o.count = o.errors = o.limited = 0;
+    }
+    return out;
   }
 
   /** Closes the current interval as epoch second `second` and starts the next one. */
@@ -209,6 +276,7 @@ export class LiveAggregator implements RequestObserver {
       routes: takeAll(this.routes),
       services: takeAll(this.services),
       breakers,
+      consumers: this.takeConsumers(),
     };
   }
 

@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '../limits/test-support/redis-server.js';
 import { MemoryLogger } from '../proxy/test-support/harness.js';
 import type { ProxyRequest } from '../proxy/proxy-request.js';
-import { LiveAggregator, type LiveSecond } from './live-aggregates.js';
-import { LIVE_CHANNEL, LiveHub, mergeSeconds, type LiveTick } from './live-hub.js';
+import { CONSUMER_OTHER, LiveAggregator, type LiveCell, type LiveSecond } from './live-aggregates.js';
+import { ConsumerUsage, HISTORY_SECONDS, LIVE_CHANNEL, LiveHub, MAX_USAGE_CONSUMERS, mergeSeconds, USAGE_MINUTES, type LiveTick } from './live-hub.js';
 
 function request(ms: number, route: string, status = 200): ProxyRequest {
   return { startedAt: 0, endedAt: ms, status, upstreamFailure: undefined, route: { name: route, service: 'svc', tags: [] }, serviceName: 'svc' } as unknown as ProxyRequest;
@@ -46,7 +46,103 @@ describe('mergeSeconds', () => {
     expect(t.routes.map((x) => x.route)).toEqual(['q', 'r']);
     expect(t.services).toEqual([expect.objectContaining({ service: 'svc', rps: 101 })]);
     expect(t.breakers).toEqual([{ group: 'g', breaker: 'g|1', state: 'open', nodes: { closed: 1, open: 1, half_open: 0 } }]);
-    expect(mergeSeconds(51, []).total).toEqual({ rps: 0, errors: 0, error_rate: 0, p50: null, p95: null, p99: null });
+    expect(mergeSeconds(51, []).total).toEqual({ rps: 0, errors: 0, limited: 0, error_rate: 0, p50: null, p95: null, p99: null });
+  });
+});
+
+describe('429s, history and consumer usage', () => {
+  it('sums `limited` across nodes, per route and in total; a node without the field counts as 0', () => {
+    const agg = new LiveAggregator({ node: 'a', breakers: () => [] });
+    for (const status of [429, 429, 200]) agg.end({ ...request(1, 'r'), status } as ProxyRequest);
+    const a = agg.flush(9);
+    const b = secondOf('b', 9, [{ route: 'r', n: 2, ms: 1 }]);
+    for (const c of [b.total, ...b.routes]) delete (c as Partial<LiveCell>).limited;
+    const t = mergeSeconds(9, [a, b]);
+    expect(t.total).toMatchObject({ rps: 5, limited: 2, errors: 0 });
+    expect(t.routes).toEqual([expect.objectContaining({ route: 'r', rps: 5, limited: 2 })]);
+    expect(t.services).toEqual([expect.objectContaining({ service: 'svc', limited: 2 })]);
+    // Consumers never go out in a tick.
+    expect(Object.keys(t)).not.toContain('consumers');
+  });
+
+  it('remembers the last HISTORY_SECONDS ticks, oldest first, and answers a window of them', () => {
+    const hub = new LiveHub({ nodeId: 'solo', logger: new MemoryLogger() });
+    const start = 1_000_000;
+    for (let s = start; s < start + HISTORY_SECONDS + 100; s++) hub.push(secondOf('solo', s, [{ route: 'r', n: 1 + (s % 3), ms: 1 }]));
+    const now = (start + HISTORY_SECONDS + 100) * 1000;
+    const all = hub.history(HISTORY_SECONDS, now);
+    expect(all).toHaveLength(HISTORY_SECONDS);
+    expect(all[0]!.at).toBe((start + 100) * 1000);
+    expect(all.at(-1)).toBe(hub.last);
+    expect(all.every((t, i) => i === 0 || t.at === all[i - 1]!.at + 1000)).toBe(true);
+    const five = hub.history(300, now);
+    expect(five.length).toBeGreaterThanOrEqual(300);
+    expect(five.length).toBeLessThanOrEqual(301);
+    expect(five.at(-1)).toBe(hub.last);
+    // Asking for more than the ring holds gives what it holds.
+    expect(hub.history(10 * HISTORY_SECONDS, now)).toHaveLength(HISTORY_SECONDS);
+    void hub.close();
+  });
+
+  it('keeps each consumer’s requests, errors and 429s per minute across nodes, zeros where idle', () => {
+    const hub = new LiveHub({ nodeId: 'solo', logger: new MemoryLogger() });
+    const minute0 = 28_000_000; // epoch minutes
+    const consumerSecond = (node: string, second: number, consumers: LiveCell[]): LiveSecond => ({ ...secondOf(node, second, []), consumers });
+    const cell = (name: string, count: number, errors = 0, limited = 0): LiveCell => ({ name, count, errors, limited, latency: [] });
+    hub.push(consumerSecond('solo', minute0 * 60, [cell('alice', 3, 1, 0), cell('bob', 1)]));
+    hub.push(consumerSecond('solo', minute0 * 60 + 59, [cell('alice', 2, 0, 2), cell(CONSUMER_OTHER, 50)]));
+    hub.push(consumerSecond('solo', (minute0 + 2) * 60 + 5, [cell('alice', 4)]));
+    const now = (minute0 + 3) * 60_000 + 1_000;
+    expect(hub.consumerUsage('alice', minute0 * 60_000, now)).toEqual([
+      { at: minute0 * 60_000, requests: 5, errors: 1, limited: 2 },
+      { at: (minute0 + 1) * 60_000, requests: 0, errors: 0, limited: 0 },
+      { at: (minute0 + 2) * 60_000, requests: 4, errors: 0, limited: 0 },
+      { at: (minute0 + 3) * 60_000, requests: 0, errors: 0, limited: 0 },
+    ]);
+    expect(hub.consumerUsage('bob', (minute0 + 1) * 60_000, now).map((p) => p.requests)).toEqual([0, 0, 0]);
+    expect(hub.consumerUsage('nobody', minute0 * 60_000, now)).toHaveLength(4);
+    // The overflow bucket is nobody's usage.
+    expect(hub.consumerUsage(CONSUMER_OTHER, minute0 * 60_000, now).every((p) => p.requests === 0)).toBe(true);
+    // Never more than a day back.
+    expect(hub.consumerUsage('alice', 0, now)).toHaveLength(USAGE_MINUTES);
+    void hub.close();
+  });
+
+  it('forgets minutes older than a day, and consumers with nothing left', () => {
+    const u = new ConsumerUsage();
+    const m0 = 30_000_000;
+    u.add(m0 * 60, [{ name: 'old', count: 1, errors: 0, limited: 0, latency: [] }]);
+    for (let m = m0; m < m0 + USAGE_MINUTES + 10; m++) u.add(m * 60, [{ name: 'busy', count: 2, errors: 0, limited: 1, latency: [] }]);
+    expect(u.size).toBe(1);
+    const now = (m0 + USAGE_MINUTES + 9) * 60_000;
+    const points = u.query('busy', 0, now);
+    expect(points).toHaveLength(USAGE_MINUTES);
+    expect(points.every((p) => p.requests === 2 && p.limited === 1)).toBe(true);
+  });
+
+  it('a flood of 10,000 distinct consumers never holds more than MAX_USAGE_CONSUMERS, forgetting the idlest', () => {
+    const u = new ConsumerUsage();
+    const s0 = 1_800_000_000;
+    u.add(s0, [{ name: 'regular', count: 1, errors: 0, limited: 0, latency: [] }]);
+    for (let i = 0; i < 10_000; i++) {
+      const second = s0 + 1 + Math.floor(i / 100);
+      // `regular` keeps calling every second, so it is never the idlest.
+      const cells: LiveCell[] = [{ name: `flood-${i}`, count: 1, errors: 0, limited: 0, latency: [] }];
+      if (i % 100 === 0) cells.push({ name: 'regular', count: 1, errors: 0, limited: 0, latency: [] });
+      u.add(second, cells);
+      expect(u.size).toBeLessThanOrEqual(MAX_USAGE_CONSUMERS);
+    }
+    expect(u.size).toBe(MAX_USAGE_CONSUMERS);
+    const now = (s0 + 101) * 1000;
+    expect(u.query('flood-9999', s0 * 1000, now).reduce((n, p) => n + p.requests, 0)).toBe(1);
+    expect(u.query('flood-0', s0 * 1000, now).reduce((n, p) => n + p.requests, 0)).toBe(0);
+    expect(u.query('regular', s0 * 1000, now).reduce((n, p) => n + p.requests, 0)).toBeGreaterThan(1);
+  });
+
+  it('skips malformed consumer cells from a peer', () => {
+    const u = new ConsumerUsage();
+    u.add(60, [{ name: 5, count: 1 } as unknown as LiveCell, { name: 'x', count: 'many' } as unknown as LiveCell, { name: 'ok', count: 1, errors: 0, limited: 0, latency: [] }]);
+    expect(u.size).toBe(1);
   });
 });
 

@@ -12,12 +12,17 @@
  * Publishing goes through a client that never queues while Redis is down (a lost second is better than a
  * burst of stale ones); the subscriber has a connection of its own, as a subscribed connection can send no
  * other command, and re-subscribes by itself after a reconnect.
+ *
+ * The hub also remembers: the last HISTORY_SECONDS merged ticks (a dashboard that opens draws its 5/15/60
+ * minute charts at once, see admin/live/), and per-consumer counts by minute for the last 24 hours
+ * (ConsumerUsage, read by the developer portal). Consumers never go out in ticks: a tick is broadcast to
+ * every operator's browser, and one consumer's traffic is its own business.
  */
 import { Redis } from 'ioredis';
 import type { PluginLogger } from '../plugins/types.js';
-import { createRedisClient, reconnectDelay } from '../limits/redis-client.js';
+import { createRedisClient, reconnectDelay, seedNodeUrl } from '../limits/redis-client.js';
 import type { BreakerStateName } from '../resilience/circuit-breaker.js';
-import { LatencyHistogram, type LiveCell, type LiveSecond } from './live-aggregates.js';
+import { CONSUMER_OTHER, LatencyHistogram, type LiveCell, type LiveSecond } from './live-aggregates.js';
 
 export const LIVE_CHANNEL = 'gatehouse:live';
 export const DEFAULT_GRACE_MS = 300;
@@ -26,6 +31,8 @@ export const DEFAULT_GRACE_MS = 300;
 export interface LiveRate {
   rps: number;
   errors: number;
+  /** Responses with status 429 in that second. */
+  limited: number;
   error_rate: number;
   p50: number | null;
   p95: number | null;
@@ -58,16 +65,20 @@ export type LiveTickListener = (tick: LiveTick) => void;
 class Merged {
   count = 0;
   errors = 0;
+  limited = 0;
   readonly latency = new LatencyHistogram();
   add(c: LiveCell): void {
     this.count += c.count;
     this.errors += c.errors;
+    // A node on an older version sends no `limited`.
+    this.limited += c.limited ?? 0;
     this.latency.addSparse(c.latency);
   }
   rate(): LiveRate {
     return {
       rps: this.count,
       errors: this.errors,
+      limited: this.limited,
       error_rate: this.count === 0 ? 0 : Math.round((this.errors / this.count) * 10_000) / 10_000,
       p50: this.latency.percentile(0.5),
       p95: this.latency.percentile(0.95),
@@ -123,6 +134,149 @@ export interface LiveHubOptions {
   channel?: string;
 }
 
+/** Ticks kept for a dashboard that connects: 60 minutes of seconds. */
+export const HISTORY_SECONDS = 3600;
+
+/** One minute of a consumer's traffic, as the developer portal's usage chart reads it. */
+export interface ConsumerUsagePoint {
+  /** Start of the minute, epoch milliseconds. */
+  at: number;
+  requests: number;
+  /** Server errors (as a tick's `errors`: 5xx and broken upstream exchanges). */
+  errors: number;
+  /** Responses with status 429. */
+  limited: number;
+}
+
+/** Minutes of per-consumer usage kept. */
+export const USAGE_MINUTES = 24 * 60;
+/**
+ * Consumers whose usage is kept at most; the one idle the longest is forgotten for a new one. A consumer
+ * busy every minute of the day costs ~23 KB, so this bounds the worst case at ~46 MB (a realistic
+ * gateway, whose consumers are not all busy around the clock, uses a small fraction of it).
+ */
+export const MAX_USAGE_CONSUMERS = 2000;
+const QUAD = 4;
+
+/** One consumer's minutes with traffic, oldest first: quads [minute, requests, errors, limited] in a growable ring-free buffer. */
+class UsageSeries {
+  buf = new Uint32Array(8 * QUAD);
+  /** Quad index of the oldest minute kept. */
+  head = 0;
+  /** Quads kept. */
+  n = 0;
+
+  lastMinute(): number {
+    return this.n === 0 ? -1 : this.buf[(this.head + this.n - 1) * QUAD]!;
+  }
+
+  add(minute: number, requests: number, errors: number, limited: number): void {
+    // Seconds reach the hub in order, so the minute is the newest one or a new one; an older one (a clock
+    // step back) is counted into the newest rather than searched for.
+    if (this.n > 0 && minute <= this.lastMinute()) {
+      const i = (this.head + this.n - 1) * QUAD;
+      const b = this.buf;
+      b[i + 1] = b[i + 1]! + requests;
+      b[i + 2] = b[i + 2]! + errors;
+      b[i + 3] = b[i + 3]! + limited;
+      return;
+    }
+    if ((this.head + this.n + 1) * QUAD > this.buf.length) this.makeRoom();
+    const i = (this.head + this.n) * QUAD;
+    this.buf[i] = minute;
+    this.buf[i + 1] = requests;
+    this.buf[i + 2] = errors;
+    this.buf[i + 3] = limited;
+    this.n++;
+  }
+
+  /** Forgets minutes before `oldest`. */
+  trim(oldest: number): void {
+    while (this.n > 0 && this.buf[this.head * QUAD]! < oldest) {
+      this.head++;
+      this.n--;
+    }
+    if (this.n === 0) this.head = 0;
+  }
+
+  private makeRoom(): void {
+    // Trimmed minutes leave space at the front: slide down first, grow only when the buffer is really full
+    // (never past a day's minutes plus one).
+    if (this.head > 0 && this.n < (this.buf.length / QUAD) * 0.75) {
+      this.buf.copyWithin(0, this.head * QUAD, (this.head + this.n) * QUAD);
+      this.head = 0;
+      return;
+    }
+    const quads = Math.min(Math.max(8, (this.buf.length / QUAD) * 2), USAGE_MINUTES + 2);
+    const next = new Uint32Array(Math.max(quads, this.n + 1) * QUAD);
+    next.set(this.buf.subarray(this.head * QUAD, (this.head + this.n) * QUAD));
+    this.buf = next;
+    this.head = 0;
+  }
+}
+
+/** Per-consumer requests, errors and 429s by minute, for the last USAGE_MINUTES, across the cluster. */
+export class ConsumerUsage {
+  /** Insertion order is recency of traffic (a consumer is moved to the end when seen), so the first is the idlest. */
+  private readonly series = new Map<string, UsageSeries>();
+
+  /** Consumers currently held (bounded by MAX_USAGE_CONSUMERS). */
+  get size(): number {
+    return this.series.size;
+  }
+
+  /** Adds one merged second's consumer cells (`CONSUMER_OTHER` included: the portal never asks for it). */
+  add(second: number, cells: readonly LiveCell[]): void {
+    const minute = Math.floor(second / 60);
+    for (const c of cells) {
+      // Cells may come from another node through Redis: skip anything malformed.
+      if (typeof c.name !== 'string' || !(c.count > 0)) continue;
+      let s = this.series.get(c.name);
+      if (s === undefined) {
+        if (this.series.size >= MAX_USAGE_CONSUMERS) {
+          const idlest = this.series.keys().next().value as string;
+          this.series.delete(idlest);
+        }
+        s = new UsageSeries();
+      } else {
+        // Re-inserting moves it to the recent end (at most a second's consumers, MAX_LIVE_CONSUMERS a node).
+        this.series.delete(c.name);
+        if (s.lastMinute() !== minute) s.trim(minute - USAGE_MINUTES + 1);
+      }
+      this.series.set(c.name, s);
+      s.add(minute, c.count, c.errors, c.limited ?? 0);
+    }
+    // Consumers with nothing in the last day: the idlest come first, so stop at the first one still active.
+    for (const [name, s] of this.series) {
+      if (s.lastMinute() > minute - USAGE_MINUTES) break;
+      this.series.delete(name);
+    }
+  }
+
+  /**
+   * One point per minute from `sinceMs` (clamped to the last 24 hours) up to the current, still running
+   * minute, zeros where the consumer sent nothing; empty when `sinceMs` is in the future.
+   */
+  query(consumerId: string, sinceMs: number, nowMs: number): ConsumerUsagePoint[] {
+    const now = Math.floor(nowMs / 60_000);
+    const from = Math.max(Math.floor(sinceMs / 60_000), now - USAGE_MINUTES + 1);
+    const out: ConsumerUsagePoint[] = [];
+    for (let m = from; m <= now; m++) out.push({ at: m * 60_000, requests: 0, errors: 0, limited: 0 });
+    const s = consumerId === CONSUMER_OTHER ? undefined : this.series.get(consumerId);
+    if (s === undefined) return out;
+    for (let q = 0; q < s.n; q++) {
+      const i = (s.head + q) * QUAD;
+      const k = s.buf[i]! - from;
+      if (k < 0 || k >= out.length) continue;
+      const p = out[k]!;
+      p.requests = s.buf[i + 1]!;
+      p.errors = s.buf[i + 2]!;
+      p.limited = s.buf[i + 3]!;
+    }
+    return out;
+  }
+}
+
 interface Pending {
   parts: Map<string, LiveSecond>;
   timer: NodeJS.Timeout | undefined;
@@ -145,13 +299,18 @@ export class LiveHub {
   late = 0;
   /** The last tick emitted, for a socket that connects between two ticks. */
   last: LiveTick | undefined = undefined;
+  /** Ring of the last HISTORY_SECONDS ticks; `ringNext` is where the next one goes. */
+  private readonly ring: (LiveTick | undefined)[] = new Array<LiveTick | undefined>(HISTORY_SECONDS);
+  private ringNext = 0;
+  private readonly usage = new ConsumerUsage();
 
   constructor(private readonly opts: LiveHubOptions) {
     this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
     this.channel = opts.channel ?? LIVE_CHANNEL;
     if (opts.redisUrl) {
       this.pub = createRedisClient(opts.redisUrl, opts.logger);
-      this.sub = new Redis(opts.redisUrl, { retryStrategy: reconnectDelay, maxRetriesPerRequest: null, connectTimeout: 2_000 });
+      // A cluster URL names several nodes; pub/sub works through any one of them (seedNodeUrl).
+      this.sub = new Redis(seedNodeUrl(opts.redisUrl), { retryStrategy: reconnectDelay, maxRetriesPerRequest: null, connectTimeout: 2_000 });
       // The publisher logs reachability; the subscriber's errors are the same outage.
       this.sub.on('error', () => {});
       this.sub.on('message', (channel: string, message: string) => {
@@ -175,6 +334,39 @@ export class LiveHub {
       });
     }
     this.add(second);
+  }
+
+  /**
+   * The merged ticks of the last `seconds` seconds (at most HISTORY_SECONDS), oldest first, for a dashboard
+   * that just connected. Seconds without a tick (the gateway was down) are simply absent.
+   */
+  history(seconds: number = HISTORY_SECONDS, nowMs: number = Date.now()): LiveTick[] {
+    const since = nowMs - Math.min(Math.max(0, seconds), HISTORY_SECONDS) * 1000 - 1000;
+    const out: LiveTick[] = [];
+    for (let k = 0; k < HISTORY_SECONDS; k++) {
+      const t = this.ring[(this.ringNext + k) % HISTORY_SECONDS];
+      if (t !== undefined && t.at >= since) out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * A consumer's traffic through the whole cluster, one point per minute: requests, server errors and
+   * 429s, from `sinceMs` (clamped to the last 24 hours) to the current minute (still counting), with
+   * zeros for minutes without traffic. `consumerId` is the consumer's username (for a developer's
+   * application, `dev.<developer>.<app>`). Counts only requests authenticated as that consumer; kept in
+   * memory on each node (every node sees the whole cluster's seconds when Redis is configured), so it
+   * starts empty after a restart. A consumer idle for longer than the others may be forgotten when more
+   * than MAX_USAGE_CONSUMERS are active within a day; a second's consumers beyond MAX_LIVE_CONSUMERS per
+   * node are not attributed at all.
+   */
+  consumerUsage(consumerId: string, sinceMs: number, nowMs: number = Date.now()): ConsumerUsagePoint[] {
+    return this.usage.query(consumerId, sinceMs, nowMs);
+  }
+
+  /** Consumers whose usage is held (bounded by MAX_USAGE_CONSUMERS). */
+  get usageConsumers(): number {
+    return this.usage.size;
   }
 
   subscribe(listener: LiveTickListener): () => void {
@@ -237,8 +429,12 @@ export class LiveHub {
     this.pending.delete(second);
     if (p.timer) clearTimeout(p.timer);
     if (second > this.emittedUpTo) this.emittedUpTo = second;
-    const tick = mergeSeconds(second, [...p.parts.values()]);
+    const parts = [...p.parts.values()];
+    const tick = mergeSeconds(second, parts);
     this.last = tick;
+    this.ring[this.ringNext] = tick;
+    this.ringNext = (this.ringNext + 1) % HISTORY_SECONDS;
+    for (const part of parts) if (Array.isArray(part.consumers)) this.usage.add(second, part.consumers);
     for (const l of this.listeners) {
       try {
         l(tick);

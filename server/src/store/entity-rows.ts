@@ -36,6 +36,7 @@ function serviceFromRow(r: ServiceRow): ServiceConfig {
     retry_on_statuses: r.retryOnStatuses,
     retry_budget: (r.retryBudget as ServiceConfig['retry_budget'] | null) ?? { ratio: 0.2, min_per_second: 10 },
     enabled: r.enabled,
+    ...opt('openapi', r.openapi as ServiceConfig['openapi'] | null),
     tags: r.tags,
   };
 }
@@ -55,6 +56,7 @@ function serviceToRow(s: ServiceConfig): Prisma.ServiceUncheckedCreateInput {
     retryOnStatuses: s.retry_on_statuses,
     retryBudget: s.retry_budget,
     enabled: s.enabled,
+    openapi: (s.openapi as Prisma.InputJsonValue | undefined) ?? Prisma.DbNull,
     tags: s.tags,
   };
 }
@@ -108,6 +110,7 @@ function upstreamFromRow(r: UpstreamRow): UpstreamConfig {
     keepalive_timeout: r.keepaliveTimeout,
     targets: [...r.targets].sort((a, b) => a.position - b.position).map((t) => ({ target: t.target, weight: t.weight, tags: t.tags })),
     ...opt('healthchecks', r.healthchecks as UpstreamConfig['healthchecks'] | null),
+    ...opt('discovery', r.discovery as UpstreamConfig['discovery'] | null),
     tags: r.tags,
   };
 }
@@ -122,6 +125,7 @@ function upstreamToRow(u: UpstreamConfig): Prisma.UpstreamUncheckedCreateInput {
     keepaliveConnections: u.keepalive_connections,
     keepaliveTimeout: u.keepalive_timeout,
     healthchecks: u.healthchecks ?? Prisma.DbNull,
+    discovery: u.discovery ?? Prisma.DbNull,
     tags: u.tags,
   };
 }

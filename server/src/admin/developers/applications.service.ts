@@ -66,6 +66,14 @@ export class ApplicationsService {
     return { data: data.sort((a, b) => a.name.localeCompare(b.name)) };
   }
 
+  /** One of the caller's applications; 404 as for `own` when it is not theirs. */
+  async get(user: AdminPrincipal, app: string): Promise<ApplicationDto> {
+    const name = await this.own(user, app);
+    const { document } = await this.store.current();
+    const c = document.consumers.find((x) => x.username === name)!;
+    return this.describe(user, c, (document.credentials ?? []).filter((k) => k.consumer === name), Date.now());
+  }
+
   async create(user: AdminPrincipal, body: ApplicationCreateDto): Promise<ApplicationDto> {
     if (!isDeveloperName(user.username)) throw new GatewayError('GW_ERR_ADMIN_FORBIDDEN', 'not a developer account');
     const { data } = await this.list(user);

@@ -4,11 +4,13 @@
  * developer's own applications and keys; no other role may call it, and developers may call nothing else
  * but `/auth/me` and `/health/*` (RolesGuard ranks them below viewer).
  */
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { DevelopersOnly, Public, Roles } from '../auth/roles.decorator.js';
 import { CurrentUser, type AdminPrincipal } from '../common/current-user.js';
 import { TypeBoxPipe } from '../common/typebox.pipe.js';
+import type { RawQuery } from '../entities/entities.dto.js';
+import { ApisService } from './apis.service.js';
 import { ApplicationsService } from './applications.service.js';
 import {
   AcceptInviteSchema,
@@ -27,6 +29,7 @@ import {
   type SignupDto,
 } from './developers.dto.js';
 import { DevelopersService } from './developers.service.js';
+import { UsageService } from './usage.service.js';
 
 @Controller('developers')
 export class DevelopersController {
@@ -66,7 +69,10 @@ export class DevelopersController {
 @Controller('me/applications')
 @DevelopersOnly()
 export class MyApplicationsController {
-  constructor(@Inject(ApplicationsService) private readonly apps: ApplicationsService) {}
+  constructor(
+    @Inject(ApplicationsService) private readonly apps: ApplicationsService,
+    @Inject(UsageService) private readonly usageOf: UsageService,
+  ) {}
 
   @Get()
   list(@CurrentUser() user: AdminPrincipal) {
@@ -107,5 +113,22 @@ export class MyApplicationsController {
   @Get(':app/limits')
   limits(@Param('app') app: string, @CurrentUser() user: AdminPrincipal) {
     return this.apps.limits(user, app);
+  }
+
+  @Get(':app/usage')
+  usage(@Param('app') app: string, @Query() query: RawQuery, @CurrentUser() user: AdminPrincipal) {
+    return this.usageOf.usage(user, app, query);
+  }
+}
+
+/** The APIs the caller's keys may call, with their OpenAPI documents (rule in apis.service.ts). */
+@Controller('me/apis')
+@DevelopersOnly()
+export class MyApisController {
+  constructor(@Inject(ApisService) private readonly apis: ApisService) {}
+
+  @Get()
+  list(@CurrentUser() user: AdminPrincipal) {
+    return this.apis.list(user);
   }
 }

@@ -125,3 +125,58 @@ export const LimitSchema = Type.Object(
   { $id: 'ApplicationLimit' },
 );
 export type LimitDto = Static<typeof LimitSchema>;
+
+export const UsagePointSchema = Type.Object(
+  {
+    at: Type.String({ description: 'Start of the minute (RFC 3339).' }),
+    requests: Type.Integer({ description: 'Requests authenticated as the application in that minute, on every node.' }),
+    errors: Type.Integer({ description: 'Of which server errors (5xx).' }),
+    limited: Type.Integer({ description: 'Of which refused by a rate limit (429).' }),
+  },
+  { $id: 'ApplicationUsagePoint' },
+);
+
+export const UsageSchema = Type.Object(
+  {
+    application: Type.String(),
+    consumer: Type.String({ description: 'The consumer the requests were counted for.' }),
+    minutes: Type.Integer({ description: 'The window asked for.' }),
+    data: Type.Array(UsagePointSchema, { description: 'One point per minute, oldest first; the last is the current, incomplete minute. Kept in memory for 24 hours.' }),
+    totals: Type.Object({ requests: Type.Integer(), errors: Type.Integer(), limited: Type.Integer() }, { description: 'Sums over the window.' }),
+  },
+  { $id: 'ApplicationUsage', description: "An application's own traffic through the gateway, per minute." },
+);
+export type UsageDto = Static<typeof UsageSchema>;
+
+export const DeveloperApiRouteSchema = Type.Object(
+  {
+    name: Type.String(),
+    hosts: Type.Array(Type.String(), { description: 'Host names the route answers (empty: any).' }),
+    paths: Type.Array(Type.String(), { description: 'Path matchers (prefix, `=` exact, `~` regex; empty: any).' }),
+    methods: Type.Array(Type.String(), { description: 'Methods accepted (empty: any).' }),
+    key_names: Type.Array(Type.String(), { description: 'Header or query parameter names the key is read from.' }),
+    key_in_header: Type.Boolean(),
+    key_in_query: Type.Boolean(),
+  },
+  { $id: 'DeveloperApiRoute', description: 'A route of the service that accepts the application keys.' },
+);
+export type DeveloperApiRouteDto = Static<typeof DeveloperApiRouteSchema>;
+
+export const DeveloperApiSchema = Type.Object(
+  {
+    service: Type.String(),
+    routes: Type.Array(DeveloperApiRouteSchema),
+    applications: Type.Array(Type.String(), { description: "The developer's applications admitted (the acl plugin's groups); empty before the first application." }),
+    openapi: Type.Object(
+      {
+        source: Type.Union([Type.Literal('inline'), Type.Literal('url'), Type.Literal('none')], { description: 'Where the document comes from; none: the service has no document.' }),
+        url: Type.Optional(Type.String()),
+        document: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The OpenAPI 3.x or Swagger 2.0 document.' })),
+        error: Type.Optional(Type.String({ description: 'Why the document could not be read (fetch failed, too large, not OpenAPI).' })),
+      },
+      { description: "The service's OpenAPI document (service.openapi)." },
+    ),
+  },
+  { $id: 'DeveloperApi', description: 'A service the developer\'s API keys may call.' },
+);
+export type DeveloperApiDto = Static<typeof DeveloperApiSchema>;

@@ -16,7 +16,10 @@ import {
   RestrictSchema,
   SignupResultSchema,
   SignupSchema,
+  DeveloperApiSchema,
+  UsageSchema,
 } from './developers.dto.js';
+import { USAGE_DEFAULT_MINUTES, USAGE_MAX_MINUTES } from './usage.service.js';
 
 const app = '/me/applications/{app}';
 const Empty = Type.Object({}, { description: 'Empty.' });
@@ -36,4 +39,10 @@ export const DEVELOPER_OPERATIONS = [
   { method: 'post', path: `${app}/keys/{id}/rotate`, summary: 'Rotate a key: a new key, the old one keeps working for overlap_seconds', tag: 'developer portal', access: 'developer', body: KeyRotateSchema, status: 201, response: ApiKeyRotatedSchema },
   { method: 'delete', path: `${app}/keys/{id}`, summary: 'Revoke a key now', tag: 'developer portal', access: 'developer', status: 200, response: ApiKeySchema },
   { method: 'get', path: `${app}/limits`, summary: 'The rate limits that apply to the application (global and its own)', tag: 'developer portal', access: 'developer', status: 200, response: Type.Object({ data: Type.Array(LimitSchema) }) },
+  {
+    method: 'get', path: `${app}/usage`, summary: "The application's requests, errors and 429s per minute (whole cluster, last 24 h)", tag: 'developer portal', access: 'developer',
+    query: [{ name: 'minutes', schema: Type.Integer({ minimum: 1, maximum: USAGE_MAX_MINUTES, default: USAGE_DEFAULT_MINUTES }), description: `Window in minutes, 1 to ${USAGE_MAX_MINUTES} (default ${USAGE_DEFAULT_MINUTES}).` }],
+    status: 200, response: UsageSchema,
+  },
+  { method: 'get', path: '/me/apis', summary: 'The services my API keys may call, with their OpenAPI documents', tag: 'developer portal', access: 'developer', status: 200, response: Type.Object({ data: Type.Array(DeveloperApiSchema) }) },
 ] as const;

@@ -3,7 +3,7 @@
  * against that plugin's schema) so errors name the field in the request body, then lets the store check
  * the whole resulting document.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ENTITY_KINDS, TargetSchema, type EntityKind, type TargetConfig, type UpstreamConfig } from '../../config/schema.js';
 import { validate } from '../../config/validate.js';
 import { GatewayError } from '../../errors/registry.js';
@@ -14,6 +14,8 @@ import type { AdminPrincipal } from '../common/current-user.js';
 import { mergePatch } from '../common/merge-patch.js';
 import { parseWith } from '../common/typebox.pipe.js';
 import { FILTERS, nextLink, parseListQuery, type PageDto, type RawQuery } from './entities.dto.js';
+import { ADMIN_DISCOVERY, listTargets, type ListedTarget } from '../../discovery/admin.js';
+import type { DiscoveryStatus, DiscoveryView } from '../../discovery/types.js';
 
 const SINGULAR: Record<EntityKind, string> = { services: 'service', routes: 'route', upstreams: 'upstream', consumers: 'consumer', plugins: 'plugin' };
 
@@ -23,6 +25,7 @@ export class EntitiesService {
     @Inject(ADMIN_STORE) private readonly store: ConfigStore,
     @Inject(ADMIN_PLUGINS) private readonly plugins: PluginRegistry,
     @Inject(ConfigWriter) private readonly writer: ConfigWriter,
+    @Optional() @Inject(ADMIN_DISCOVERY) private readonly discovery: DiscoveryView | null = null,
   ) {}
 
   async list(kind: EntityKind, raw: RawQuery, basePath: string = `/${kind}`, fixed: Record<string, string> = {}): Promise<PageDto<Entity>> {
@@ -74,9 +77,10 @@ export class EntitiesService {
     return this.list('routes', raw, `/services/${encodeURIComponent(service)}/routes`, { service });
   }
 
-  async targets(upstream: string): Promise<{ data: TargetConfig[] }> {
+  /** Configured targets (`source: 'config'`) and, when the upstream has a discovery block, the discovered ones with its state. */
+  async targets(upstream: string): Promise<{ data: ListedTarget[]; discovery?: DiscoveryStatus }> {
     const u = (await this.store.get('upstreams', upstream)) as unknown as UpstreamConfig;
-    return { data: u.targets ?? [] };
+    return listTargets(u.targets ?? [], this.discovery?.get(upstream));
   }
 
   async addTarget(upstream: string, body: unknown, user: AdminPrincipal): Promise<TargetConfig> {

@@ -8,6 +8,8 @@ import { Roles } from '../auth/roles.decorator.js';
 import { CurrentUser, type AdminPrincipal } from '../common/current-user.js';
 import type { PageDto, RawQuery } from './entities.dto.js';
 import { EntitiesService } from './entities.service.js';
+import type { ListedTarget } from '../../discovery/admin.js';
+import type { DiscoveryStatus } from '../../discovery/types.js';
 
 @Controller()
 export class NestedController {
@@ -17,7 +19,7 @@ export class NestedController {
   serviceRoutes(@Param('name') name: string, @Query() query: RawQuery): Promise<PageDto<Entity>> { return this.entities.routesOfService(name, query); }
 
   @Get('upstreams/:name/targets')
-  targets(@Param('name') name: string): Promise<{ data: TargetConfig[] }> { return this.entities.targets(name); }
+  targets(@Param('name') name: string): Promise<{ data: ListedTarget[]; discovery?: DiscoveryStatus }> { return this.entities.targets(name); }
 
   @Post('upstreams/:name/targets') @Roles('operator')
   addTarget(@Param('name') name: string, @Body() body: unknown, @CurrentUser() user: AdminPrincipal): Promise<TargetConfig> { return this.entities.addTarget(name, body, user); }

@@ -5,7 +5,7 @@ import { createHarness, ADMIN_TOKEN, ROOT, type Harness } from '../test-support/
 import { LiveAggregator } from '../../observability/live-aggregates.js';
 import type { LiveTick } from '../../observability/live-hub.js';
 import type { ProxyRequest } from '../../proxy/proxy-request.js';
-import { LIVE_PATH } from './live-socket.js';
+import { HISTORY_MIN_INTERVAL_MS, historySeconds, LIVE_PATH, type LiveHistoryReply } from './live-socket.js';
 
 const JWT_SECRET = 'jwt-secret-for-tests';
 
@@ -82,7 +82,7 @@ describe('live stream socket', () => {
     h.runtime.emitLive(agg.flush(second));
     const [t, ta] = await Promise.all([forViewer, forAdmin]);
     expect(ta).toEqual(t);
-    expect(t).toMatchObject({ at: second * 1000, nodes: 1, total: { rps: 4, errors: 1, error_rate: 0.25 } });
+    expect(t).toMatchObject({ at: second * 1000, nodes: 1, total: { rps: 4, errors: 1, limited: 0, error_rate: 0.25 } });
     expect(t.routes).toEqual([expect.objectContaining({ route: 'orders', rps: 4, errors: 1, error_rate: 0.25 })]);
     expect(t.routes[0]!.p50! / 5).toBeCloseTo(1, 1);
     expect(t.routes[0]!.p99! / 500).toBeCloseTo(1, 1);
@@ -94,6 +94,42 @@ describe('live stream socket', () => {
     const first = ticks(late);
     expect(await outcome(late)).toEqual({ ok: true });
     expect(await first).toEqual(t);
+  });
+
+  it('answers an ack-able `history` request with the remembered ticks, oldest first, and rate-limits it', async () => {
+    const s = open({ token: ADMIN_TOKEN });
+    expect(await outcome(s)).toEqual({ ok: true });
+    const agg = new LiveAggregator({ node: 'local', breakers: () => [] });
+    const now = Math.floor(Date.now() / 1000);
+    // Three seconds the proxy reported (the hub drops one older than the newest it emitted, so these are newer).
+    for (let k = 3; k >= 1; k--) {
+      for (let i = 0; i < k; i++) agg.end({ startedAt: 0, endedAt: 2, status: i === 0 ? 429 : 200, upstreamFailure: undefined, route: { name: 'orders', service: 'shop', tags: [] }, serviceName: 'shop' } as unknown as ProxyRequest);
+      h.runtime.emitLive(agg.flush(now + 10 - k));
+    }
+    const ask = (body: unknown) => s.timeout(2000).emitWithAck('history', body) as Promise<LiveHistoryReply>;
+    const reply = await ask({ seconds: 3600 });
+    expect('ticks' in reply).toBe(true);
+    const ticks = (reply as { ticks: LiveTick[] }).ticks;
+    const ours = ticks.filter((t) => t.at >= (now + 7) * 1000);
+    expect(ours.map((t) => [t.at / 1000 - now, t.total.rps, t.total.limited])).toEqual([
+      [7, 3, 1],
+      [8, 2, 1],
+      [9, 1, 1],
+    ]);
+    expect(ticks.every((t, i) => i === 0 || t.at > ticks[i - 1]!.at)).toBe(true);
+    // Right away again: refused, not served.
+    expect(await ask({ seconds: 60 })).toEqual({ error: expect.stringContaining('too many') });
+    await new Promise((r) => setTimeout(r, HISTORY_MIN_INTERVAL_MS + 20));
+    expect('ticks' in (await ask({ seconds: 1 }))).toBe(true);
+  });
+
+  it('reads the seconds a history request asks for', () => {
+    expect(historySeconds({ seconds: 300 })).toBe(300);
+    expect(historySeconds({ seconds: 0 })).toBe(1);
+    expect(historySeconds({ seconds: 1e9 })).toBe(3600);
+    expect(historySeconds({ seconds: 'all' })).toBe(3600);
+    expect(historySeconds(undefined)).toBe(3600);
+    expect(historySeconds({ seconds: 2.2 })).toBe(3);
   });
 
   it('the admin API keeps answering while sockets are open, and closing the app ends the sockets', async () => {

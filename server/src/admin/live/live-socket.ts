@@ -7,6 +7,12 @@
  * the store, so a removed user is refused); viewer and above may watch. A JWT's socket is disconnected
  * when the token expires, so a stream does not outlive its session.
  *
+ * History: a client asks for the last seconds with the ack-able event `history` (`socket.emit('history',
+ * { seconds: 900 }, (reply) => …)`; reply `{ ticks: LiveTick[] }`, oldest first, at most HISTORY_SECONDS),
+ * so its 5/15/60 minute charts are full right after the page opens, and asks again after a reconnect to
+ * fill the gap. Asking is rate-limited per socket (HISTORY_MIN_INTERVAL_MS; a refused request gets
+ * `{ error }`), as a reply can be a few megabytes with many routes.
+ *
  * Slow clients: ticks are emitted volatile, i.e. dropped for a client whose connection is still busy with
  * an earlier packet, so nothing queues per client; the data plane only ever posts to this thread and
  * never waits for it.
@@ -16,13 +22,25 @@ import type { Server as HttpServer } from 'node:http';
 import { jwtVerify } from 'jose';
 import { Server } from 'socket.io';
 import type { ConfigStore } from '../../store/config-store.js';
-import type { LiveHub } from '../../observability/live-hub.js';
+import { HISTORY_SECONDS, type LiveHub, type LiveTick } from '../../observability/live-hub.js';
 import type { AdminLogger, AuthSettings } from '../admin-env.js';
 import type { AdminPrincipal } from '../common/current-user.js';
 import { effectiveRole } from '../developers/developer-accounts.js';
 import { ROLE_RANK } from '../auth/roles.decorator.js';
 
 export const LIVE_PATH = '/live';
+/** Shortest interval between two `history` requests of one socket. */
+export const HISTORY_MIN_INTERVAL_MS = 250;
+
+/** The reply to a `history` request. */
+export type LiveHistoryReply = { ticks: LiveTick[] } | { error: string };
+
+/** The seconds a `history` request asks for: a whole number in 1..HISTORY_SECONDS, all of them by default. */
+export function historySeconds(body: unknown): number {
+  const s = typeof body === 'object' && body !== null ? (body as { seconds?: unknown }).seconds : undefined;
+  if (typeof s !== 'number' || !Number.isFinite(s)) return HISTORY_SECONDS;
+  return Math.min(HISTORY_SECONDS, Math.max(1, Math.ceil(s)));
+}
 
 export interface LiveSocketDeps {
   hub: LiveHub;
@@ -102,6 +120,19 @@ export function attachLiveSocket(server: HttpServer, deps: LiveSocketDeps): Live
   io.on('connection', (socket) => {
     // A dashboard that just opened has something to draw before the next second.
     if (deps.hub.last !== undefined) socket.emit('tick', deps.hub.last);
+    let lastHistory = 0;
+    socket.on('history', (body: unknown, ack: unknown) => {
+      // Called without a callback, `body` may be the callback itself.
+      const reply = typeof ack === 'function' ? ack : typeof body === 'function' ? body : undefined;
+      if (reply === undefined) return;
+      const now = Date.now();
+      if (now - lastHistory < HISTORY_MIN_INTERVAL_MS) {
+        (reply as (r: LiveHistoryReply) => void)({ error: 'too many history requests; retry in a moment' });
+        return;
+      }
+      lastHistory = now;
+      (reply as (r: LiveHistoryReply) => void)({ ticks: deps.hub.history(historySeconds(typeof body === 'function' ? undefined : body), now) });
+    });
   });
 
   const off = deps.hub.subscribe((tick) => {

@@ -20,6 +20,7 @@ import { TRAFFIC_OPERATIONS } from '../traffic/traffic.openapi.js';
 import { RECENT_ERRORS_SCHEMAS } from '../recent-errors/recent-errors.dto.js';
 import { RECENT_ERRORS_OPERATIONS } from '../recent-errors/recent-errors.openapi.js';
 import { AUDIT_OPERATIONS, AUDIT_SCHEMAS } from '../audit/audit.dto.js';
+import { DISCOVERY_OPERATIONS, DISCOVERY_SCHEMAS, UpstreamTargetsSchema } from '../../discovery/admin.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -56,6 +57,7 @@ const NAMED: TSchema[] = [
   ...TRAFFIC_SCHEMAS,
   ...RECENT_ERRORS_SCHEMAS,
   ...AUDIT_SCHEMAS,
+  ...DISCOVERY_SCHEMAS,
 ];
 
 /** `developer`: only developer accounts (`/me/**`); `authenticated`: any signed-in account, developers included. */
@@ -136,8 +138,9 @@ export const OPERATIONS: OperationSpec[] = [
   ...(TRAFFIC_OPERATIONS as readonly OperationSpec[]),
   ...(RECENT_ERRORS_OPERATIONS as readonly OperationSpec[]),
   ...(AUDIT_OPERATIONS as readonly OperationSpec[]),
+  ...(DISCOVERY_OPERATIONS as readonly OperationSpec[]),
   { method: 'get', path: '/services/{name}/routes', summary: "List a service's routes", tag: 'services', access: 'viewer', query: LISTING, status: 200, response: pageSchema(ENTITY_KINDS.routes.schema) },
-  { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets", tag: 'upstreams', access: 'viewer', status: 200, response: Type.Object({ data: Type.Array(TargetSchema) }) },
+  { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets: configured ones and discovered ones, each with its `source`, and the discovery state", tag: 'upstreams', access: 'viewer', status: 200, response: UpstreamTargetsSchema },
   { method: 'post', path: '/upstreams/{name}/targets', summary: 'Add a target to an upstream', tag: 'upstreams', access: 'operator', body: TargetSchema, status: 201, response: TargetSchema },
   { method: 'delete', path: '/upstreams/{name}/targets/{target}', summary: 'Remove a target from an upstream', tag: 'upstreams', access: 'operator', status: 204 },
   {

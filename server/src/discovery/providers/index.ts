@@ -1,0 +1,6 @@
+/** The discovery providers a node runs; a provider named in a `discovery` block but absent here reports an error. */
+import type { DiscoveryProvider } from '../types.js';
+import { dnsProvider } from './dns.js';
+import { etcdProvider } from './etcd.js';
+
+export const DISCOVERY_PROVIDERS: readonly DiscoveryProvider[] = [dnsProvider as DiscoveryProvider, etcdProvider as DiscoveryProvider];
