@@ -12,7 +12,11 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
   server: {
     host: '127.0.0.1',
-    proxy: Object.fromEntries(API_PATHS.map((p) => [p, { target: ADMIN, changeOrigin: false }])),
+    proxy: {
+      ...Object.fromEntries([...API_PATHS, '/errors', '/resilience'].map((p) => [p, { target: ADMIN, changeOrigin: false }])),
+      // The Overview's live stream (socket.io over WebSocket).
+      '/live': { target: ADMIN, changeOrigin: false, ws: true },
+    },
   },
   test: {
     environment: 'jsdom',

@@ -1,7 +1,7 @@
 /**
  * Tests of the shell's session flow: sign in, see the status page, sign out, and lose the session on a 401.
  */
-import { render, screen } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { App } from './app';
@@ -15,6 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => peer.close());
 beforeEach(() => {
+  // A deep link: the session flow is the same on every page, and the status page needs no live socket.
+  window.history.replaceState(null, '', '/ui/system');
   peer.requests.length = 0;
   peer.routes = {
     'POST /auth/login': (req) =>
@@ -70,6 +72,25 @@ describe('App', () => {
     expect((await screen.findByRole('status')).textContent).toBe('Your session has ended. Sign in again.');
     expect(screen.getByRole('button', { name: 'Sign in' })).toBeTruthy();
     expect(sessionStorage.getItem('gatehouse.session')).toBeNull();
+  });
+
+  it('lands on the role\'s start page from the root: Overview for staff, the portal for developers', async () => {
+    window.history.replaceState(null, '', '/');
+    saveSession({ token: 'jwt-abc', username: 'ada', role: 'viewer', expiresAt: Date.now() + 60_000 });
+    const { unmount } = render(<App baseUrl={peer.url} />);
+    await waitFor(() => expect(window.location.pathname).toBe('/ui/overview'));
+    unmount();
+    window.history.replaceState(null, '', '/ui');
+    saveSession({ token: 'jwt-dev', username: 'dev', role: 'developer', expiresAt: Date.now() + 60_000 });
+    render(<App baseUrl={peer.url} />);
+    await waitFor(() => expect(window.location.pathname).toBe('/ui/apps'));
+  });
+
+  it('tells a developer that an operator page is not for them', async () => {
+    saveSession({ token: 'jwt-dev', username: 'dev', role: 'developer', expiresAt: Date.now() + 60_000 });
+    render(<App baseUrl={peer.url} />);
+    expect(await screen.findByRole('heading', { name: 'Not available to your account' })).toBeTruthy();
+    expect(screen.queryByRole('link', { name: 'System' })).toBeNull();
   });
 
   it('shows a wrong password without leaving the sign-in page', async () => {

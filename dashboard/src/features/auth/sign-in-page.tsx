@@ -3,6 +3,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { ApiError, type ApiClient } from '../../lib/api-client';
+import { Link } from '../../lib/router';
 import { sessionFromLogin, type Session, type TokenResponse } from './session';
 
 export interface SignInPageProps {
@@ -61,6 +62,9 @@ export function SignInPage({ api, onSignedIn, notice }: SignInPageProps) {
         <button type="submit" disabled={pending || !username || !password}>
           {pending ? 'Signing in…' : 'Sign in'}
         </button>
+        <p className="muted">
+          Developer? <Link to="/ui/signup">Sign up</Link> for API keys, or open the invitation link you were sent.
+        </p>
       </form>
     </main>
   );

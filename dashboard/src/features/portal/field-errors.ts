@@ -1,0 +1,20 @@
+/** Server-side validation errors of a form, by field name (from problem `errors[]` JSON Pointers). */
+import { ApiError } from '../../lib/api-client';
+
+export interface FormErrors {
+  fields: Record<string, string>;
+  /** What is not about one field (or the whole message when no field matched). */
+  form: string | undefined;
+}
+
+export function formErrors(e: unknown, fields: readonly string[]): FormErrors {
+  if (!(e instanceof ApiError)) return { fields: {}, form: 'The request failed unexpectedly.' };
+  if (e.status === 0) return { fields: {}, form: 'The gateway cannot be reached.' };
+  if (e.status === 429) return { fields: {}, form: 'Too many attempts. Wait a minute and try again.' };
+  const out: Record<string, string> = {};
+  for (const err of e.errors) {
+    const name = err.path.replace(/^\//, '').split('/')[0] ?? '';
+    if (fields.includes(name) && out[name] === undefined) out[name] = err.message;
+  }
+  return { fields: out, form: Object.keys(out).length ? undefined : e.detail ?? e.title };
+}
