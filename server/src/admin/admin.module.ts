@@ -7,6 +7,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
+import { THROTTLERS, throttleMessage } from './common/throttles.js';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.js';
 import type { ConfigStore } from '../store/config-store.js';
 import {
@@ -79,7 +80,7 @@ export interface AdminModuleDeps {
 }
 
 /** Login attempts allowed per client IP and window. */
-export const LOGIN_LIMIT = { limit: 10, ttl: 60_000 };
+export { LOGIN_LIMIT } from './common/throttles.js';
 
 @Module({})
 export class AdminModule {
@@ -97,7 +98,7 @@ export class AdminModule {
     ];
     return {
       module: AdminModule,
-      imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ...LOGIN_LIMIT }], errorMessage: 'too many login attempts; retry later', ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
+      imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: THROTTLERS, errorMessage: throttleMessage, ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
       controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, MyApisController, NestedController, ConfigController, SystemController, OpenApiController,
         ResilienceController, TrafficController, RecentErrorsController, EventsController, AuditController, DiscoveryController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
       providers: [

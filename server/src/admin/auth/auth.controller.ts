@@ -1,9 +1,9 @@
 /**
  * `/auth/login` (public, throttled per client IP) and `/auth/me`.
  */
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { CurrentUser, type AdminPrincipal } from '../common/current-user.js';
+import { LoginThrottle } from '../common/throttles.js';
 import { TypeBoxPipe } from '../common/typebox.pipe.js';
 import { LoginSchema, type LoginDto, type TokenDto } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
@@ -13,7 +13,7 @@ import { AnyRole, Public } from './roles.decorator.js';
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
-  @Post('login') @Public() @UseGuards(ThrottlerGuard) @HttpCode(200)
+  @Post('login') @Public() @LoginThrottle() @HttpCode(200)
   login(@Body(new TypeBoxPipe(LoginSchema)) body: LoginDto): Promise<TokenDto> { return this.auth.login(body); }
 
   @Get('me') @AnyRole()

@@ -2,6 +2,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_LIMIT } from '../admin.module.js';
+import { KEY_ISSUE_LIMIT } from '../common/throttles.js';
 import { ADMIN_TOKEN, ROOT, createHarness, expectProblem, type Harness } from '../test-support/admin-harness.js';
 
 describe('auth', () => {
@@ -134,6 +135,28 @@ describe('login throttling', () => {
       expect(Number(limited.headers['retry-after-login'] ?? limited.headers['retry-after'])).toBeGreaterThan(0);
       // Other endpoints are not throttled.
       expect((await h.request('GET', '/auth/me')).statusCode).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it(`answers 429 after ${KEY_ISSUE_LIMIT.limit} credentials a minute from one account, create and rotate counted together`, async () => {
+    const h = await createHarness();
+    try {
+      expect((await h.request('POST', '/consumers', { body: { username: 'bulk' } })).statusCode).toBe(201);
+      const first = await h.request('POST', '/consumers/bulk/credentials', { body: { kind: 'key-auth' } });
+      expect(first.statusCode).toBe(201);
+      const id = (first.json() as { id: string }).id;
+      for (let i = 1; i < KEY_ISSUE_LIMIT.limit; i++) {
+        const res = i % 2 ? await h.request('POST', `/consumers/bulk/credentials/${id}/rotate`, { body: {} }) : await h.request('POST', '/consumers/bulk/credentials', { body: { kind: 'key-auth' } });
+        expect(res.statusCode, res.body).toBe(201);
+      }
+      const limited = await h.request('POST', '/consumers/bulk/credentials', { body: { kind: 'key-auth' } });
+      const problem = expectProblem(limited, 429, 'GW_ERR_ADMIN_RATE_LIMITED');
+      expect(JSON.stringify(problem)).toContain('too many credentials issued');
+      // The login throttle is a separate budget, and reads are never throttled.
+      expect((await h.request('POST', '/auth/login', { token: null, body: ROOT })).statusCode).toBe(200);
+      expect((await h.request('GET', '/consumers/bulk/credentials')).statusCode).toBe(200);
     } finally {
       await h.close();
     }

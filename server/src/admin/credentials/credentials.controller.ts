@@ -3,6 +3,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@n
 import type { CredentialConfig } from '../../config/schema.js';
 import { Roles } from '../auth/roles.decorator.js';
 import { CurrentUser, type AdminPrincipal } from '../common/current-user.js';
+import { KeyIssueThrottle } from '../common/throttles.js';
 import { CredentialsService, type CredentialCreated } from './credentials.service.js';
 
 @Controller('consumers/:username/credentials')
@@ -14,7 +15,7 @@ export class CredentialsController {
     return { data: await this.credentials.list(username) };
   }
 
-  @Post() @Roles('operator')
+  @Post() @Roles('operator') @KeyIssueThrottle()
   create(@Param('username') username: string, @Body() body: unknown, @CurrentUser() user: AdminPrincipal): Promise<CredentialCreated> {
     return this.credentials.create(username, body, user);
   }
@@ -29,7 +30,7 @@ export class CredentialsController {
     return this.credentials.remove(username, id, user);
   }
 
-  @Post(':id/rotate') @Roles('operator') @HttpCode(201)
+  @Post(':id/rotate') @Roles('operator') @KeyIssueThrottle() @HttpCode(201)
   rotate(@Param('username') username: string, @Param('id') id: string, @Body() body: unknown, @CurrentUser() user: AdminPrincipal) {
     return this.credentials.rotate(username, id, body, user);
   }

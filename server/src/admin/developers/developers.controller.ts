@@ -4,10 +4,10 @@
  * developer's own applications and keys; no other role may call it, and developers may call nothing else
  * but `/auth/me` and `/health/*` (RolesGuard ranks them below viewer).
  */
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { DevelopersOnly, Public, Roles } from '../auth/roles.decorator.js';
 import { CurrentUser, type AdminPrincipal } from '../common/current-user.js';
+import { KeyIssueThrottle, LoginThrottle } from '../common/throttles.js';
 import { TypeBoxPipe } from '../common/typebox.pipe.js';
 import type { RawQuery } from '../entities/entities.dto.js';
 import { ApisService } from './apis.service.js';
@@ -35,12 +35,12 @@ import { UsageService } from './usage.service.js';
 export class DevelopersController {
   constructor(@Inject(DevelopersService) private readonly developers: DevelopersService) {}
 
-  @Post('signup') @Public() @UseGuards(ThrottlerGuard) @HttpCode(201)
+  @Post('signup') @Public() @LoginThrottle() @HttpCode(201)
   signup(@Body(new TypeBoxPipe(SignupSchema)) body: SignupDto) {
     return this.developers.signup(body);
   }
 
-  @Post('accept-invite') @Public() @UseGuards(ThrottlerGuard) @HttpCode(201)
+  @Post('accept-invite') @Public() @LoginThrottle() @HttpCode(201)
   acceptInvite(@Body(new TypeBoxPipe(AcceptInviteSchema)) body: AcceptInviteDto) {
     return this.developers.acceptInvite(body);
   }
@@ -94,13 +94,13 @@ export class MyApplicationsController {
     return this.apps.keys(user, app);
   }
 
-  @Post(':app/keys') @HttpCode(201)
+  @Post(':app/keys') @KeyIssueThrottle() @HttpCode(201)
   createKey(@Param('app') app: string, @Body() body: unknown, @CurrentUser() user: AdminPrincipal) {
     // An empty POST is the common case; the body is optional.
     return this.apps.createKey(user, app, new TypeBoxPipe(KeyCreateSchema).transform(body ?? {}) as KeyCreateDto);
   }
 
-  @Post(':app/keys/:id/rotate') @HttpCode(201)
+  @Post(':app/keys/:id/rotate') @KeyIssueThrottle() @HttpCode(201)
   rotate(@Param('app') app: string, @Param('id') id: string, @Body() body: unknown, @CurrentUser() user: AdminPrincipal) {
     return this.apps.rotateKey(user, app, id, new TypeBoxPipe(KeyRotateSchema).transform(body ?? {}) as KeyRotateDto);
   }
