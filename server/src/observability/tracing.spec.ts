@@ -426,6 +426,49 @@ describe('sampling ratio and B3 through the proxy', () => {
     for (const id of all) expect(sampled.has(id)).toBe(traceIdHash(id) < bound);
   });
 
+  it('does no span work for unsampled requests: no per-request state, nothing sent to the exporter', async () => {
+    const traced = new Traced(new TracingObserver(settings(receiver, { sampleRatio: 0 }), new MemoryLogger()));
+    const tracer = traced.tracer;
+    const observedAtEnd: unknown[] = [];
+    const probe: RequestObserver = { begin() {}, end: (req) => void observedAtEnd.push(req.observed) };
+    const gw = await startGateway({ services: [{ name: 'echo', url: `http://${up.address}` }], routes: [{ name: 'r', service: 'echo', paths: ['/'] }] }, [], {
+      observer: composeObservers([traced.observer, probe], new MemoryLogger()),
+    });
+    try {
+      const before = receiver.requests.length;
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      for (let i = 0; i < 20; i++) expect(upstreamTraceparent(await get(gw.port, '/unsampled', agent)).flags).toBe('00');
+      agent.destroy();
+      await traced.settle(20);
+      expect(observedAtEnd).toHaveLength(20);
+      expect(observedAtEnd.every((o) => o === undefined)).toBe(true);
+      expect(tracer.exportCounters).toEqual({ sent: 0, dropped: 0, failed: 0 });
+      expect(receiver.requests.length).toBe(before);
+    } finally {
+      await gw.close();
+      await tracer.shutdown();
+    }
+  });
+
+  it('exports what is waiting on shutdown, and records nothing after it', async () => {
+    const traced = new Traced(new TracingObserver(settings(receiver, { exportDelayMs: 600_000 }), new MemoryLogger()));
+    const tracer = traced.tracer;
+    const gw = await startGateway({ services: [{ name: 'echo', url: `http://${up.address}` }], routes: [{ name: 'r', service: 'echo', paths: ['/'] }] }, [], { observer: traced.observer });
+    try {
+      const r = await send(gw.port, '/before-shutdown');
+      const sent = upstreamTraceparent(r.json());
+      for (const deadline = Date.now() + 5_000; !traced.ids(r.headers['x-request-id']) && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 5));
+      expect(receiver.trace(sent.traceId)).toHaveLength(0); // the batch delay has not passed
+      await tracer.shutdown();
+      expect(receiver.trace(sent.traceId).map((s) => s.name).sort()).toEqual(['GET', 'GET r', 'gatehouse.access', 'gatehouse.rewrite_route', 'gatehouse.upstream_phase']);
+      const after = upstreamTraceparent((await send(gw.port, '/after-shutdown')).json());
+      expect(after.flags).toBe('00');
+      expect(tracer.exportCounters.sent).toBe(5);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('reads B3 and writes it next to traceparent when configured', async () => {
     const traced = new Traced(new TracingObserver(settings(receiver, { propagation: ['w3c', 'b3', 'b3multi'] }), new MemoryLogger()));
     const tracer = traced.tracer;
