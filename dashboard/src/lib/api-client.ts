@@ -29,6 +29,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Anything a call threw, as an ApiError. The client itself throws only ApiErrors; this covers a bug in
+ * the code between the call and the catch, so every error state can still be rendered the same way.
+ */
+export function asApiError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError({ status: 0, code: 'CLIENT', title: 'Unexpected error', detail: String(e) });
+}
+
 export interface ApiClientOptions {
   /** Origin (and optional prefix) of the admin API; empty for the page's own origin. */
   baseUrl?: string;

@@ -3,7 +3,7 @@
  * `reload` for retry and refresh buttons.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError } from './api-client';
+import { asApiError, type ApiError } from './api-client';
 
 export type ResourceState<T> = { status: 'loading' } | { status: 'ready'; data: T } | { status: 'error'; error: ApiError };
 
@@ -26,8 +26,7 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>): Resou
       },
       (e: unknown) => {
         if (controller.signal.aborted) return;
-        const error = e instanceof ApiError ? e : new ApiError({ status: 0, code: 'CLIENT', title: 'Unexpected error', detail: String(e) });
-        setSettled({ load, attempt, state: { status: 'error', error } });
+        setSettled({ load, attempt, state: { status: 'error', error: asApiError(e) } });
       },
     );
     return () => controller.abort();

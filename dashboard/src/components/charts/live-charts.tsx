@@ -26,11 +26,17 @@ function useSeries(ticks: readonly LiveTick[], scope: Scope, windowSeconds: numb
 
 const plural = (n: number, one: string, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
 
-export function TrafficChart({ ticks, scope, windowSeconds }: LiveChartProps) {
+/** What every live chart reads from the ticks: the plotted series, the latest second, and the window's totals. */
+function useLiveView(ticks: readonly LiveTick[], scope: Scope, windowSeconds: number) {
   const points = useSeries(ticks, scope, windowSeconds);
   const last = ticks.at(-1);
   const now = last ? rateOf(last, scope) : undefined;
   const totals = useMemo(() => totalsOf(ticks, scope), [ticks, scope]);
+  return { points, now, totals };
+}
+
+export function TrafficChart({ ticks, scope, windowSeconds }: LiveChartProps) {
+  const { points, now, totals } = useLiveView(ticks, scope, windowSeconds);
   const summary = now ? (
     <>
       Now <strong data-testid="traffic-now">{formatCount(now.rps)}</strong> requests/s, <strong data-testid="limited-now">{formatCount(now.limited)}</strong> rejected with
@@ -55,10 +61,7 @@ export function TrafficChart({ ticks, scope, windowSeconds }: LiveChartProps) {
 }
 
 export function ErrorRateChart({ ticks, scope, windowSeconds }: LiveChartProps) {
-  const points = useSeries(ticks, scope, windowSeconds);
-  const last = ticks.at(-1);
-  const now = last ? rateOf(last, scope) : undefined;
-  const totals = useMemo(() => totalsOf(ticks, scope), [ticks, scope]);
+  const { points, now, totals } = useLiveView(ticks, scope, windowSeconds);
   const windowPct = totals.requests === 0 ? null : (totals.errors / totals.requests) * 100;
   const summary = now ? (
     <>
@@ -76,10 +79,7 @@ export function ErrorRateChart({ ticks, scope, windowSeconds }: LiveChartProps) 
 }
 
 export function LatencyChart({ ticks, scope, windowSeconds }: LiveChartProps) {
-  const points = useSeries(ticks, scope, windowSeconds);
-  const last = ticks.at(-1);
-  const now = last ? rateOf(last, scope) : undefined;
-  const totals = useMemo(() => totalsOf(ticks, scope), [ticks, scope]);
+  const { points, now, totals } = useLiveView(ticks, scope, windowSeconds);
   const summary = now ? (
     <>
       {now.p50 === null ? 'No requests in the last second.' : (

@@ -4,8 +4,9 @@
  * (traffic-chart.tsx, error-rate-chart.tsx, latency-chart.tsx), which say what is drawn and summarise it
  * in text. The SVG is hidden from assistive technology; the summary is its text alternative.
  */
-import { useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { AXIS, GRID, PLOT_MARGIN, TOOLTIP_STYLE, useWidth } from './frame';
 import { formatClock, type SeriesPoint } from './series';
 
 export interface ChartLine {
@@ -29,25 +30,6 @@ export interface TimeChartProps {
   height?: number;
 }
 
-const FALLBACK_WIDTH = 600;
-
-/** The container's width, following resizes; a fixed width where it cannot be measured (jsdom). */
-function useWidth(): [React.RefObject<HTMLDivElement | null>, number] {
-  const ref = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(FALLBACK_WIDTH);
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const measure = () => setWidth(el.clientWidth > 0 ? el.clientWidth : FALLBACK_WIDTH);
-    measure();
-    if (typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
-  return [ref, width];
-}
-
 export function TimeChart({ title, points, lines, windowSeconds, format, axisFormat = format, summary, height = 190 }: TimeChartProps) {
   const [ref, width] = useWidth();
   const id = `chart-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
@@ -67,25 +49,23 @@ export function TimeChart({ title, points, lines, windowSeconds, format, axisFor
             Waiting for data…
           </div>
         ) : (
-          <LineChart width={width} height={height} data={points} margin={{ top: 6, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
-            <CartesianGrid stroke="currentColor" strokeOpacity={0.12} vertical={false} />
+          <LineChart width={width} height={height} data={points} margin={PLOT_MARGIN} accessibilityLayer={false}>
+            <CartesianGrid {...GRID} />
             <XAxis
               dataKey="at"
               type="number"
               scale="time"
               domain={[end - (windowSeconds - 1) * 1000, end]}
               tickFormatter={(v: number) => formatClock(v).slice(0, narrow || windowSeconds > 300 ? 5 : 8)}
-              stroke="currentColor"
-              strokeOpacity={0.4}
-              tick={{ fill: 'currentColor', fontSize: 11 }}
+              {...AXIS}
               minTickGap={narrow ? 40 : 60}
               allowDataOverflow
             />
-            <YAxis width={narrow ? 54 : 62} stroke="currentColor" strokeOpacity={0.4} tick={{ fill: 'currentColor', fontSize: 11 }} tickFormatter={(v: number) => axisFormat(v)} allowDecimals />
+            <YAxis width={narrow ? 54 : 62} {...AXIS} tickFormatter={(v: number) => axisFormat(v)} allowDecimals />
             <Tooltip
               labelFormatter={(v) => formatClock(Number(v))}
               formatter={(v) => format(typeof v === 'number' ? v : null)}
-              contentStyle={{ background: 'var(--surface)', border: '1px solid var(--border)', borderRadius: 6, color: 'var(--text)' }}
+              contentStyle={TOOLTIP_STYLE}
             />
             {lines.length > 1 && <Legend wrapperStyle={{ fontSize: 12 }} />}
             {lines.map((l) => (

@@ -8,6 +8,7 @@ import { useCallback, useId, useState, type FormEvent } from 'react';
 import { DiffView } from '../../components/change-review';
 import { Section } from '../../components/section';
 import type { ApiClient } from '../../lib/api-client';
+import { formatTime } from '../../lib/format';
 import { diffLines, stableJson } from '../../lib/line-diff';
 import { Link, queryOf, navigate, useLocation } from '../../lib/router';
 import { useResource } from '../../lib/use-resource';
@@ -45,13 +46,6 @@ function auditPath(f: Filters, cursor?: number): string {
   p.set('limit', String(PAGE));
   if (cursor !== undefined) p.set('cursor', String(cursor));
   return `/audit?${p.toString()}`;
-}
-
-function formatTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 /** `datetime-local` has no zone; the audit API wants an RFC 3339 instant. */

@@ -8,11 +8,12 @@ import { useCallback, useState, type FormEvent } from 'react';
 import { defaultsOf, prune, validateValue, type JsonSchema } from '../../components/schema-form/json-schema';
 import { SchemaForm } from '../../components/schema-form/schema-form';
 import { Section } from '../../components/section';
+import { SecretOnce } from '../../components/secret-once';
 import type { ApiClient, FieldError } from '../../lib/api-client';
 import { useResource } from '../../lib/use-resource';
 import { canEdit } from '../auth/roles';
 import type { Session } from '../auth/session';
-import { ChangeDialog, type PendingChange } from './change-dialog';
+import { ChangeDialog, type PendingChange } from '../../components/change-dialog';
 
 export interface Credential {
   id: string;
@@ -99,7 +100,15 @@ export function CredentialsSection({ api, session, consumer }: { api: ApiClient;
     >
       {({ data }) => (
         <>
-          {secret && <SecretOnce secret={secret.secret} credential={secret.credential} onDone={() => setSecret(undefined)} />}
+          {secret && (
+            <SecretOnce
+              label={`New ${secret.credential.kind} secret${secret.credential.key ? ` for ${secret.credential.key}` : ''}`}
+              secret={secret.secret}
+              what={`${secret.credential.kind} secret`}
+              ifLost="The gateway keeps only a hash or ciphertext; if it is lost, rotate the credential."
+              onDismiss={() => setSecret(undefined)}
+            />
+          )}
           {form && (
             <CredentialForm
               api={api}
@@ -241,38 +250,5 @@ function BodyForm({ schema, label, onCancel, onReview }: { schema: JsonSchema; l
         </button>
       </div>
     </form>
-  );
-}
-
-/** The clear secret, once: a read-only field, a copy button, and a warning that it will not come back. */
-export function SecretOnce({ secret, credential, onDone }: { secret: string; credential: Credential; onDone: () => void }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | undefined>();
-  return (
-    <div className="secret-once" role="region" aria-label="New secret">
-      <p>
-        <strong>Copy the {credential.kind} secret now.</strong> The gateway keeps only a hash or ciphertext; it will not be shown again.
-      </p>
-      <div className="sf-row">
-        <input readOnly aria-label="Secret" className="mono" value={secret} onFocus={(e) => e.target.select()} />
-        <button
-          type="button"
-          onClick={() =>
-            // navigator.clipboard is missing outside secure contexts (plain http to a remote host).
-            (navigator.clipboard ? navigator.clipboard.writeText(secret) : Promise.reject(new Error('no clipboard'))).then(
-              () => setCopied('yes'),
-              () => setCopied('failed'),
-            )
-          }
-        >
-          Copy
-        </button>
-        <button type="button" className="secondary" onClick={onDone}>
-          Done
-        </button>
-      </div>
-      <p role="status" className="muted">
-        {copied === 'yes' ? 'Copied to the clipboard.' : copied === 'failed' ? 'The browser refused the clipboard: select the text and copy it.' : ''}
-      </p>
-    </div>
   );
 }

@@ -11,7 +11,7 @@ import { Link, navigate, queryOf, setQueryParam, useLocation } from '../../lib/r
 import { useResource } from '../../lib/use-resource';
 import { canEdit } from '../auth/roles';
 import type { Session } from '../auth/session';
-import { ChangeDialog, type PendingChange } from './change-dialog';
+import { ChangeDialog, type PendingChange } from '../../components/change-dialog';
 import { CredentialsSection } from './credentials-section';
 import { EntityEditor } from './entity-editor';
 import { EntityTable } from './entity-table';

@@ -9,7 +9,7 @@ import { SchemaForm } from '../../components/schema-form/schema-form';
 import type { ApiClient, FieldError, Page } from '../../lib/api-client';
 import { useResource } from '../../lib/use-resource';
 import { asPage } from '../../components/section';
-import { ChangeDialog, type PendingChange } from './change-dialog';
+import { ChangeDialog, type PendingChange } from '../../components/change-dialog';
 import { apiPath, entityLabel, KINDS, keyOf, type Entity, type EntityKind } from './kinds';
 import { loadSchemas, pluginInstanceSchema, type KindSchemas } from './schemas';
 

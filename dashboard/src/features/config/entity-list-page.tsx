@@ -10,7 +10,7 @@ import { canEdit } from '../auth/roles';
 import type { ApiClient, Page } from '../../lib/api-client';
 import { navigate, queryOf, setQueryParam, useLocation } from '../../lib/router';
 import { useResource } from '../../lib/use-resource';
-import { ChangeDialog, type PendingChange } from './change-dialog';
+import { ChangeDialog, type PendingChange } from '../../components/change-dialog';
 import { EntityEditor } from './entity-editor';
 import { EntityTable } from './entity-table';
 import { apiPath, detailHref, entityLabel, KINDS, keyOf, type Entity, type EntityKind } from './kinds';

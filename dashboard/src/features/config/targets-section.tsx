@@ -10,7 +10,7 @@ import type { ApiClient, FieldError } from '../../lib/api-client';
 import { useResource } from '../../lib/use-resource';
 import { canEdit } from '../auth/roles';
 import type { Session } from '../auth/session';
-import { ChangeDialog, type PendingChange } from './change-dialog';
+import { ChangeDialog, type PendingChange } from '../../components/change-dialog';
 
 interface Target {
   target: string;

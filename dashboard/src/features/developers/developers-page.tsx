@@ -4,13 +4,14 @@
  * get (admins). Approval and groups are config writes, so they go through the change review.
  */
 import { useCallback, useState, type FormEvent } from 'react';
-import { ChangeReview } from '../../components/change-review';
+import { ChangeDialog, errorMessage, type PendingChange } from '../../components/change-dialog';
+import { SecretOnce } from '../../components/secret-once';
 import { Section } from '../../components/section';
 import { ApiError, type ApiClient } from '../../lib/api-client';
+import { formErrors, NO_ERRORS, type FormErrors } from '../../lib/form-errors';
 import { useResource } from '../../lib/use-resource';
 import { canEdit, isAdmin } from '../auth/roles';
 import type { Role } from '../auth/session';
-import { SecretOnce } from '../portal/secret-once';
 
 export interface Developer {
   username: string;
@@ -33,8 +34,6 @@ export interface DevelopersPageProps {
   /** Origin the invitation link points at; the page's own by default. */
   origin?: string;
 }
-
-type Pending = { kind: 'approve'; dev: Developer } | { kind: 'groups'; dev: Developer; groups: string[] };
 
 const EXPIRIES = [
   { seconds: 86_400, label: '1 day' },
@@ -62,30 +61,31 @@ export function DevelopersPage({ api, role, origin = window.location.origin }: D
 function DevelopersList({ api, admin, origin }: { api: ApiClient; admin: boolean; origin: string }) {
   const load = useCallback((signal: AbortSignal) => api.get<{ data: Developer[] }>('/developers', { signal }), [api]);
   const devs = useResource(load);
-  const [pending, setPending] = useState<Pending | undefined>();
-  const [applying, setApplying] = useState(false);
-  const [applyError, setApplyError] = useState<string | undefined>();
+  const [change, setChange] = useState<PendingChange | undefined>();
   const [editing, setEditing] = useState<{ username: string; text: string } | undefined>();
 
-  async function apply() {
-    if (!pending) return;
-    setApplying(true);
-    setApplyError(undefined);
-    try {
-      const name = encodeURIComponent(pending.dev.username);
-      if (pending.kind === 'approve') await api.post(`/developers/${name}/approve`, { body: {} });
-      else await api.post(`/developers/${name}/restrict`, { body: { groups: pending.groups } });
-      setPending(undefined);
-      setEditing(undefined);
-      devs.reload();
-    } catch (e) {
-      setApplyError((e as Error).message);
-    } finally {
-      setApplying(false);
-    }
+  const view = (d: Developer) => ({ username: d.username, status: d.status, groups: d.groups });
+  const path = (d: Developer, action: string) => `/developers/${encodeURIComponent(d.username)}/${action}`;
+
+  function reviewApprove(d: Developer) {
+    setChange({
+      title: `Approve developer ${d.username}`,
+      before: view(d),
+      after: { ...view(d), status: 'approved' },
+      applyLabel: 'Approve',
+      apply: () => api.post(path(d, 'approve'), { body: {} }),
+    });
   }
 
-  const view = (d: Developer) => ({ username: d.username, status: d.status, groups: d.groups });
+  function reviewGroups(d: Developer, groups: string[]) {
+    setChange({
+      title: `Set the groups of ${d.username}`,
+      before: view(d),
+      after: { ...view(d), groups },
+      applyLabel: 'Apply groups',
+      apply: () => api.post(path(d, 'restrict'), { body: { groups } }),
+    });
+  }
 
   return (
     <div className="developers-page">
@@ -126,7 +126,7 @@ function DevelopersList({ api, admin, origin }: { api: ApiClient; admin: boolean
                             className="inline-form"
                             onSubmit={(e) => {
                               e.preventDefault();
-                              setPending({ kind: 'groups', dev: d, groups: parseGroups(editing.text) });
+                              reviewGroups(d, parseGroups(editing.text));
                             }}
                           >
                             <label>
@@ -150,7 +150,7 @@ function DevelopersList({ api, admin, origin }: { api: ApiClient; admin: boolean
                         <td>
                           <div className="actions">
                             {d.status === 'pending' && (
-                              <button type="button" onClick={() => setPending({ kind: 'approve', dev: d })} aria-label={`Approve ${d.username}`}>
+                              <button type="button" onClick={() => reviewApprove(d)} aria-label={`Approve ${d.username}`}>
                                 Approve
                               </button>
                             )}
@@ -177,18 +177,15 @@ function DevelopersList({ api, admin, origin }: { api: ApiClient; admin: boolean
         }
       </Section>
       {admin && <InviteForm api={api} origin={origin} onInvited={devs.reload} />}
-      {pending && (
-        <ChangeReview
-          title={pending.kind === 'approve' ? `Approve developer ${pending.dev.username}` : `Set the groups of ${pending.dev.username}`}
-          before={view(pending.dev)}
-          after={pending.kind === 'approve' ? { ...view(pending.dev), status: 'approved' } : { ...view(pending.dev), groups: pending.groups }}
-          applyLabel={pending.kind === 'approve' ? 'Approve' : 'Apply groups'}
-          pending={applying}
-          error={applyError}
-          onApply={() => void apply()}
-          onCancel={() => {
-            setPending(undefined);
-            setApplyError(undefined);
+      {change && (
+        <ChangeDialog
+          change={change}
+          renderError={errorMessage}
+          onClose={() => setChange(undefined)}
+          onApplied={() => {
+            setChange(undefined);
+            setEditing(undefined);
+            devs.reload();
           }}
         />
       )}
@@ -201,13 +198,13 @@ function InviteForm({ api, origin, onInvited }: { api: ApiClient; origin: string
   const [groups, setGroups] = useState('');
   const [expires, setExpires] = useState(7 * 86_400);
   const [pending, setPending] = useState(false);
-  const [error, setError] = useState<{ field?: string; message: string } | undefined>();
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [invitation, setInvitation] = useState<Invitation | undefined>();
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     setPending(true);
-    setError(undefined);
+    setErrors(NO_ERRORS);
     try {
       const g = parseGroups(groups);
       const res = await api.post<Invitation>('/developers/invitations', { body: { username: username.trim(), expires_in_seconds: expires, ...(g.length ? { groups: g } : {}) } });
@@ -216,11 +213,9 @@ function InviteForm({ api, origin, onInvited }: { api: ApiClient; origin: string
       setGroups('');
       onInvited();
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) setError({ field: 'username', message: 'This user name is taken.' });
-      else if (e instanceof ApiError && e.errors.length) {
-        const first = e.errors[0]!;
-        setError({ field: first.path.replace(/^\//, '').split('/')[0], message: first.message });
-      } else setError({ message: (e as Error).message });
+      // A taken name is a 409 without a pointer: it still belongs next to the user name.
+      if (e instanceof ApiError && e.status === 409) setErrors({ fields: { username: 'This user name is taken.' }, form: undefined });
+      else setErrors(formErrors(e, ['username', 'groups']));
     } finally {
       setPending(false);
     }
@@ -240,21 +235,21 @@ function InviteForm({ api, origin, onInvited }: { api: ApiClient; origin: string
         />
       )}
       <form className="invite-form" onSubmit={(e) => void submit(e)} noValidate>
-        {error && !error.field && (
+        {errors.form && (
           <p className="error" role="alert">
-            {error.message}
+            {errors.form}
           </p>
         )}
         <div className="form-row">
           <label>
             User name
-            <input name="invite-username" value={username} onChange={(e) => setUsername(e.target.value)} aria-invalid={error?.field === 'username' ? true : undefined} />
-            {error?.field === 'username' && <span className="field-error">{error.message}</span>}
+            <input name="invite-username" value={username} onChange={(e) => setUsername(e.target.value)} aria-invalid={errors.fields.username ? true : undefined} />
+            {errors.fields.username && <span className="field-error">{errors.fields.username}</span>}
           </label>
           <label>
             Groups (optional)
-            <input name="invite-groups" value={groups} onChange={(e) => setGroups(e.target.value)} placeholder="partners, beta" aria-invalid={error?.field === 'groups' ? true : undefined} />
-            {error?.field === 'groups' && <span className="field-error">{error.message}</span>}
+            <input name="invite-groups" value={groups} onChange={(e) => setGroups(e.target.value)} placeholder="partners, beta" aria-invalid={errors.fields.groups ? true : undefined} />
+            {errors.fields.groups && <span className="field-error">{errors.fields.groups}</span>}
           </label>
           <label>
             Valid for

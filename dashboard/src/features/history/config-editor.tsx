@@ -4,7 +4,7 @@
  * writing), the diff is reviewed, then PUT /config applies it as a new version with a message.
  */
 import { useId, useState } from 'react';
-import { ChangeReview } from '../../components/change-review';
+import { ChangeDialog, ErrorLines, errorMessage } from '../../components/change-dialog';
 import { Section } from '../../components/section';
 import { ApiError, type ApiClient, type FieldError } from '../../lib/api-client';
 import { stableJson } from '../../lib/line-diff';
@@ -43,8 +43,6 @@ export function ConfigEditor({
   const [problems, setProblems] = useState<{ message: string; errors: FieldError[] } | undefined>();
   const [checking, setChecking] = useState(false);
   const [review, setReview] = useState<Pending | undefined>();
-  const [pending, setPending] = useState(false);
-  const [applyError, setApplyError] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
 
   function startEdit(doc: ConfigDocument) {
@@ -67,7 +65,6 @@ export function ConfigEditor({
     setProblems(undefined);
     try {
       const res = await api.post<DiffResult>('/config/diff', { body: parsed });
-      setApplyError(undefined);
       setReview({ after: parsed as ConfigDocument, summary: summarize(res.diff) });
     } catch (e) {
       const err = e instanceof ApiError ? e : undefined;
@@ -77,22 +74,16 @@ export function ConfigEditor({
     }
   }
 
-  async function apply() {
-    if (!review) return;
-    setPending(true);
-    setApplyError(undefined);
-    try {
-      const qs = message.trim() ? `?message=${encodeURIComponent(message.trim())}` : '';
-      const res = await api.put<ApplyResult>(`/config${qs}`, { body: review.after });
-      setNotice(res.changed ? `Applied: the config is now version ${res.version}.` : 'Nothing changed.');
-      setReview(undefined);
-      setMode('closed');
-      onApplied();
-    } catch (e) {
-      setApplyError((e as Error).message);
-    } finally {
-      setPending(false);
-    }
+  function put(after: ConfigDocument) {
+    const qs = message.trim() ? `?message=${encodeURIComponent(message.trim())}` : '';
+    return api.put<ApplyResult>(`/config${qs}`, { body: after });
+  }
+
+  function applied(res: ApplyResult) {
+    setNotice(res.changed ? `Applied: the config is now version ${res.version}.` : 'Nothing changed.');
+    setReview(undefined);
+    setMode('closed');
+    onApplied();
   }
 
   return (
@@ -149,12 +140,7 @@ export function ConfigEditor({
               <input id={`${id}-msg`} value={message} onChange={(e) => setMessage(e.target.value)} placeholder="e.g. raise the orders limit" />
               {problems && (
                 <div className="error" role="alert">
-                  <p>{problems.message}</p>
-                  {problems.errors.map((f) => (
-                    <p key={f.path + f.message}>
-                      <code>{f.path}</code>: {f.message}
-                    </p>
-                  ))}
+                  <ErrorLines message={problems.message} errors={problems.errors} />
                 </div>
               )}
               <div className="actions">
@@ -168,14 +154,11 @@ export function ConfigEditor({
             </form>
           )}
           {review && (
-            <ChangeReview
-              title={`Replace the config (${review.summary})`}
-              before={doc}
-              after={review.after}
-              pending={pending}
-              error={applyError}
-              onApply={() => void apply()}
-              onCancel={() => setReview(undefined)}
+            <ChangeDialog
+              change={{ title: `Replace the config (${review.summary})`, before: doc, after: review.after, apply: () => put(review.after) }}
+              renderError={errorMessage}
+              onClose={() => setReview(undefined)}
+              onApplied={applied}
             />
           )}
         </>

@@ -8,16 +8,18 @@
  * e.g. from an audit entry.
  */
 import { useCallback, useState, type ReactNode } from 'react';
-import { ChangeReview, DiffView } from '../../components/change-review';
+import { ChangeDialog, errorMessage } from '../../components/change-dialog';
+import { DiffView } from '../../components/change-review';
 import { Section } from '../../components/section';
 import type { ApiClient } from '../../lib/api-client';
+import { formatTime } from '../../lib/format';
 import { diffLines, stableJson } from '../../lib/line-diff';
 import { queryOf, setQueryParam, useLocation } from '../../lib/router';
 import { useResource } from '../../lib/use-resource';
 import { canEdit } from '../auth/roles';
 import type { Session } from '../auth/session';
 import { ConfigEditor } from './config-editor';
-import { formatTime, type ConfigDocument, type VersionInfo, type VersionPage } from './types';
+import type { ConfigDocument, VersionInfo, VersionPage } from './types';
 
 const PAGE = 20;
 
@@ -35,8 +37,6 @@ export function HistoryPage({ api, session }: { api: ApiClient; session: Session
   const [offset, setOffset] = useState(0);
   const [rollback, setRollback] = useState<Rollback | undefined>();
   const [preparing, setPreparing] = useState<number | undefined>();
-  const [pending, setPending] = useState(false);
-  const [applyError, setApplyError] = useState<string | undefined>();
   const [notice, setNotice] = useState<ReactNode>();
   const [prepareError, setPrepareError] = useState<string | undefined>();
 
@@ -65,7 +65,6 @@ export function HistoryPage({ api, session }: { api: ApiClient; session: Session
     try {
       // Both read fresh: the review must show what the rollback changes now, not when the page loaded.
       const [target, now] = await Promise.all([api.get<VersionInfo & { document: ConfigDocument }>(`/versions/${v}`), api.get<ConfigDocument>('/config')]);
-      setApplyError(undefined);
       setRollback({ version: v, before: now, after: target.document });
     } catch (e) {
       setPrepareError(`Could not prepare the rollback to version ${v}: ${(e as Error).message}`);
@@ -74,29 +73,19 @@ export function HistoryPage({ api, session }: { api: ApiClient; session: Session
     }
   }
 
-  async function applyRollback() {
-    if (!rollback) return;
-    setPending(true);
-    setApplyError(undefined);
-    try {
-      const res = await api.post<{ version: number; changed: boolean }>(`/versions/${rollback.version}/rollback`);
-      setNotice(
-        res.changed ? (
-          <>
-            Rolled back to version {rollback.version}; the config is now version <strong>{res.version}</strong>.
-          </>
-        ) : (
-          <>Version {rollback.version} is already the current config; nothing changed.</>
-        ),
-      );
-      setRollback(undefined);
-      setOffset(0);
-      refresh();
-    } catch (e) {
-      setApplyError((e as Error).message);
-    } finally {
-      setPending(false);
-    }
+  function rolledBack(version: number, res: { version: number; changed: boolean }) {
+    setNotice(
+      res.changed ? (
+        <>
+          Rolled back to version {version}; the config is now version <strong>{res.version}</strong>.
+        </>
+      ) : (
+        <>Version {version} is already the current config; nothing changed.</>
+      ),
+    );
+    setRollback(undefined);
+    setOffset(0);
+    refresh();
   }
 
   return (
@@ -209,15 +198,17 @@ export function HistoryPage({ api, session }: { api: ApiClient; session: Session
       <ConfigEditor api={api} editable={editable} current={current} onApplied={refresh} />
 
       {rollback && (
-        <ChangeReview
-          title={`Roll back to version ${rollback.version}`}
-          before={rollback.before}
-          after={rollback.after}
-          applyLabel="Roll back"
-          pending={pending}
-          error={applyError}
-          onApply={() => void applyRollback()}
-          onCancel={() => setRollback(undefined)}
+        <ChangeDialog
+          change={{
+            title: `Roll back to version ${rollback.version}`,
+            before: rollback.before,
+            after: rollback.after,
+            applyLabel: 'Roll back',
+            apply: () => api.post<{ version: number; changed: boolean }>(`/versions/${rollback.version}/rollback`),
+          }}
+          renderError={errorMessage}
+          onClose={() => setRollback(undefined)}
+          onApplied={(res) => rolledBack(rollback.version, res)}
         />
       )}
     </div>

@@ -5,6 +5,7 @@
  * and are shown on the matching field.
  */
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { ErrorLines } from '../../components/change-dialog';
 import type { FieldError } from '../../lib/api-client';
 import { instanceBody, RATE_LIMITING, scopeOf, setting, WINDOWS, type LimitPlugin, type PluginInstance, type Scope, type ScopeKind } from './model';
 
@@ -258,12 +259,7 @@ export function LimitForm({ instance, plugins, services, routes, consumers, quot
 
       {(local || unplaced.length > 0) && (
         <div className="error" role="alert">
-          {local && <p>{local}</p>}
-          {unplaced.map((e) => (
-            <p key={e.path + e.message}>
-              <code>{e.path}</code>: {e.message}
-            </p>
-          ))}
+          <ErrorLines message={local || undefined} errors={unplaced} />
         </div>
       )}
       <div className="actions">

@@ -4,10 +4,10 @@
  * answers right now. Every add / edit / enable / remove goes through ChangeReview and the plugins API,
  * so the change is live on every node as soon as it is applied.
  */
-import { useCallback, useState, type ReactNode } from 'react';
-import { ChangeReview } from '../../components/change-review';
+import { useCallback, useState } from 'react';
+import { ChangeDialog, ErrorLines, type PendingChange } from '../../components/change-dialog';
 import { asPage, Section } from '../../components/section';
-import { ApiError, type ApiClient, type FieldError, type Page } from '../../lib/api-client';
+import type { ApiClient, FieldError, Page } from '../../lib/api-client';
 import { useResource } from '../../lib/use-resource';
 import { canEdit } from '../auth/roles';
 import type { Session } from '../auth/session';
@@ -80,22 +80,12 @@ async function loadLimits(api: ApiClient, signal: AbortSignal): Promise<LimitsDa
   };
 }
 
-interface Review {
-  title: string;
-  before: unknown;
-  after: unknown;
-  applyLabel: string;
-  send: () => Promise<unknown>;
-}
-
 export function LimitsPage({ api, session, live }: { api: ApiClient; session: Session; live?: LiveLimited }) {
   const data = useResource(useCallback((signal: AbortSignal) => loadLimits(api, signal), [api]));
   const editable = canEdit(session.role);
   const [form, setForm] = useState<{ instance: PluginInstance | undefined; key: number } | undefined>();
   const [fieldErrors, setFieldErrors] = useState<FieldError[]>([]);
-  const [review, setReview] = useState<Review | undefined>();
-  const [pending, setPending] = useState(false);
-  const [applyError, setApplyError] = useState<ReactNode>();
+  const [review, setReview] = useState<PendingChange | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
 
   function openForm(instance: PluginInstance | undefined) {
@@ -104,69 +94,43 @@ export function LimitsPage({ api, session, live }: { api: ApiClient; session: Se
     setNotice(undefined);
   }
 
-  function startReview(r: Review) {
-    setApplyError(undefined);
-    setReview(r);
-  }
-
-  async function apply() {
-    if (!review) return;
-    setPending(true);
-    setApplyError(undefined);
-    try {
-      await review.send();
-      setNotice(`${review.title}: applied.`);
-      setReview(undefined);
-      setForm(undefined);
-      setFieldErrors([]);
-      data.reload();
-    } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError({ status: 0, code: 'CLIENT', title: String(e) });
-      setFieldErrors(err.errors);
-      setApplyError(
-        <>
-          <p>{err.message}</p>
-          {err.errors.map((f) => (
-            <p key={f.path + f.message}>
-              <code>{f.path}</code>: {f.message}
-            </p>
-          ))}
-        </>,
-      );
-    } finally {
-      setPending(false);
-    }
+  function applied(title: string) {
+    setNotice(`${title}: applied.`);
+    setReview(undefined);
+    setForm(undefined);
+    setFieldErrors([]);
+    data.reload();
   }
 
   function reviewSave(body: Record<string, unknown>) {
     const existing = form?.instance;
     const before = existing ? stripId(existing) : undefined;
     const what = scopeLabel(scopeOf(body as unknown as PluginInstance));
-    startReview(
+    setReview(
       existing
-        ? { title: `Change ${existing.name} (${what})`, before, after: body, applyLabel: 'Apply change', send: () => api.put(`/plugins/${encodeURIComponent(existing.id)}`, { body }) }
-        : { title: `Add ${String(body.name)} (${what})`, before: undefined, after: body, applyLabel: 'Add limit', send: () => api.post('/plugins', { body }) },
+        ? { title: `Change ${existing.name} (${what})`, before, after: body, applyLabel: 'Apply change', apply: () => api.put(`/plugins/${encodeURIComponent(existing.id)}`, { body }) }
+        : { title: `Add ${String(body.name)} (${what})`, before: undefined, after: body, applyLabel: 'Add limit', apply: () => api.post('/plugins', { body }) },
     );
   }
 
   function reviewToggle(p: PluginInstance) {
     const after = { ...stripId(p), enabled: !isEnabled(p) };
-    startReview({
+    setReview({
       title: `${isEnabled(p) ? 'Disable' : 'Enable'} ${p.name} (${scopeLabel(scopeOf(p))})`,
       before: stripId(p),
       after,
       applyLabel: isEnabled(p) ? 'Disable' : 'Enable',
-      send: () => api.put(`/plugins/${encodeURIComponent(p.id)}`, { body: after }),
+      apply: () => api.put(`/plugins/${encodeURIComponent(p.id)}`, { body: after }),
     });
   }
 
   function reviewRemove(p: PluginInstance) {
-    startReview({
+    setReview({
       title: `Remove ${p.name} (${scopeLabel(scopeOf(p))})`,
       before: stripId(p),
       after: undefined,
       applyLabel: 'Remove limit',
-      send: () => api.delete(`/plugins/${encodeURIComponent(p.id)}`),
+      apply: () => api.delete(`/plugins/${encodeURIComponent(p.id)}`),
     });
   }
 
@@ -225,15 +189,13 @@ export function LimitsPage({ api, session, live }: { api: ApiClient; session: Se
       {data.status === 'ready' && <EffectiveTables data={data.data} live={live} />}
 
       {review && (
-        <ChangeReview
-          title={review.title}
-          before={review.before}
-          after={review.after}
-          applyLabel={review.applyLabel}
-          pending={pending}
-          error={applyError}
-          onApply={() => void apply()}
-          onCancel={() => setReview(undefined)}
+        <ChangeDialog
+          change={review}
+          // The review stays open with the error; the field errors also go to the form behind it.
+          onError={(err) => setFieldErrors(err.errors)}
+          renderError={(err) => <ErrorLines message={err.message} errors={err.errors} />}
+          onClose={() => setReview(undefined)}
+          onApplied={() => applied(review.title)}
         />
       )}
     </div>

@@ -4,7 +4,7 @@
  * loading state every few seconds; a failed refresh shows the error (with Retry) and polling goes on.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError } from '../../lib/api-client';
+import { asApiError } from '../../lib/api-client';
 import type { ResourceState } from '../../lib/use-resource';
 
 export function usePolled<T>(load: (signal: AbortSignal) => Promise<T>, ms: number): ResourceState<T> & { reload: () => void } {
@@ -24,7 +24,7 @@ export function usePolled<T>(load: (signal: AbortSignal) => Promise<T>, ms: numb
           },
           (e: unknown) => {
             if (controller.signal.aborted) return;
-            setState({ status: 'error', error: e instanceof ApiError ? e : new ApiError({ status: 0, code: 'CLIENT', title: 'Unexpected error', detail: String(e) }) });
+            setState({ status: 'error', error: asApiError(e) });
           },
         )
         .finally(() => {

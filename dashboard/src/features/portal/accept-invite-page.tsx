@@ -4,11 +4,9 @@
  */
 import { useState, type FormEvent } from 'react';
 import { ApiError, type ApiClient } from '../../lib/api-client';
+import { formErrors, NO_ERRORS, type FormErrors } from '../../lib/form-errors';
 import { Link, queryOf, useLocation } from '../../lib/router';
-import { formErrors, type FormErrors } from './field-errors';
 import type { SignupResult } from './types';
-
-const NO_ERRORS: FormErrors = { fields: {}, form: undefined };
 
 export function AcceptInvitePage({ api }: { api: ApiClient }) {
   const location = useLocation();

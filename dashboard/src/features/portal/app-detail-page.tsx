@@ -3,12 +3,12 @@
  * revoke; a new key is shown once), the rate limits that apply to it, and its own usage per minute.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { ChangeReview } from '../../components/change-review';
+import { ChangeDialog, errorMessage, type PendingChange } from '../../components/change-dialog';
+import { SecretOnce } from '../../components/secret-once';
 import { Section } from '../../components/section';
-import { ApiError, type ApiClient } from '../../lib/api-client';
+import { asApiError, type ApiClient } from '../../lib/api-client';
 import { Link } from '../../lib/router';
 import { useResource, type ResourceState } from '../../lib/use-resource';
-import { SecretOnce } from './secret-once';
 import { appPath, type ApiKey, type ApiKeyCreated, type ApiKeyRotated, type AppLimit, type Usage } from './types';
 import { UsageChart } from './usage-chart';
 
@@ -36,8 +36,6 @@ const WINDOWS = [
 const when = (iso: string | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
 const shortId = (id: string) => id.slice(0, 8);
 
-type Pending = { kind: 'rotate'; key: ApiKey; overlap: number; at: number } | { kind: 'revoke'; key: ApiKey };
-
 export function AppDetailPage({ api, app, usageRefreshMs = 15_000 }: AppDetailPageProps) {
   const loadKeys = useCallback((signal: AbortSignal) => api.get<{ data: ApiKey[] }>(appPath(app, '/keys'), { signal }), [api, app]);
   const loadLimits = useCallback((signal: AbortSignal) => api.get<{ data: AppLimit[] }>(appPath(app, '/limits'), { signal }), [api, app]);
@@ -50,9 +48,7 @@ export function AppDetailPage({ api, app, usageRefreshMs = 15_000 }: AppDetailPa
   const [generating, setGenerating] = useState(false);
   const [actionError, setActionError] = useState<string | undefined>();
   const [overlap, setOverlap] = useState(3600);
-  const [pending, setPending] = useState<Pending | undefined>();
-  const [applying, setApplying] = useState(false);
-  const [applyError, setApplyError] = useState<string | undefined>();
+  const [change, setChange] = useState<PendingChange | undefined>();
 
   async function generate() {
     setGenerating(true);
@@ -68,37 +64,34 @@ export function AppDetailPage({ api, app, usageRefreshMs = 15_000 }: AppDetailPa
     }
   }
 
-  async function apply() {
-    if (!pending) return;
-    setApplying(true);
-    setApplyError(undefined);
-    try {
-      const id = encodeURIComponent(pending.key.id);
-      if (pending.kind === 'rotate') {
-        const r = await api.post<ApiKeyRotated>(appPath(app, `/keys/${id}/rotate`), { body: { overlap_seconds: pending.overlap } });
-        setSecret({ label: `New key ${shortId(r.key.id)} for ${app} (replaces ${shortId(pending.key.id)})`, key: r.key.key });
-      } else {
-        await api.delete(appPath(app, `/keys/${id}`));
-      }
-      setPending(undefined);
-      keys.reload();
-    } catch (e) {
-      setApplyError((e as Error).message);
-    } finally {
-      setApplying(false);
-    }
+  const keyView = (k: ApiKey) => ({ id: k.id, status: k.status, expires_at: k.expires_at });
+  const keyPath = (k: ApiKey, rest = '') => appPath(app, `/keys/${encodeURIComponent(k.id)}${rest}`);
+
+  function reviewRevoke(k: ApiKey) {
+    const before = keyView(k);
+    setChange({
+      title: `Revoke key ${shortId(k.id)}`,
+      before,
+      after: { ...before, status: 'revoked' },
+      applyLabel: 'Revoke key',
+      apply: () => api.delete(keyPath(k)),
+    });
   }
 
-  function review(p: Pending): { title: string; before: unknown; after: unknown; applyLabel: string } {
-    const before = { id: p.key.id, status: p.key.status, expires_at: p.key.expires_at };
-    if (p.kind === 'revoke') return { title: `Revoke key ${shortId(p.key.id)}`, before, after: { ...before, status: 'revoked' }, applyLabel: 'Revoke key' };
-    const ends = p.overlap === 0 ? 'now' : new Date(p.at + p.overlap * 1000).toISOString();
-    return {
-      title: `Rotate key ${shortId(p.key.id)}`,
+  function reviewRotate(k: ApiKey, overlapSeconds: number, at: number) {
+    const before = keyView(k);
+    const ends = overlapSeconds === 0 ? 'now' : new Date(at + overlapSeconds * 1000).toISOString();
+    setChange({
+      title: `Rotate key ${shortId(k.id)}`,
       before: { keys: [before] },
       after: { keys: [{ ...before, expires_at: ends }, { id: '(new key, shown once)', status: 'active' }] },
       applyLabel: 'Rotate key',
-    };
+      apply: async () => {
+        const r = await api.post<ApiKeyRotated>(keyPath(k, '/rotate'), { body: { overlap_seconds: overlapSeconds } });
+        // The new key exists only in this answer: keep it before the dialog closes.
+        setSecret({ label: `New key ${shortId(r.key.id)} for ${app} (replaces ${shortId(k.id)})`, key: r.key.key });
+      },
+    });
   }
 
   return (
@@ -166,10 +159,10 @@ export function AppDetailPage({ api, app, usageRefreshMs = 15_000 }: AppDetailPa
                           <td>
                             {k.status === 'active' && (
                               <div className="actions">
-                                <button type="button" className="secondary" onClick={() => setPending({ kind: 'rotate', key: k, overlap, at: Date.now() })} aria-label={`Rotate key ${shortId(k.id)}`}>
+                                <button type="button" className="secondary" onClick={() => reviewRotate(k, overlap, Date.now())} aria-label={`Rotate key ${shortId(k.id)}`}>
                                   Rotate
                                 </button>
-                                <button type="button" className="secondary" onClick={() => setPending({ kind: 'revoke', key: k })} aria-label={`Revoke key ${shortId(k.id)}`}>
+                                <button type="button" className="secondary" onClick={() => reviewRevoke(k)} aria-label={`Revoke key ${shortId(k.id)}`}>
                                   Revoke
                                 </button>
                               </div>
@@ -238,15 +231,14 @@ export function AppDetailPage({ api, app, usageRefreshMs = 15_000 }: AppDetailPa
         {(u) => <UsageChart usage={u} />}
       </Section>
 
-      {pending && (
-        <ChangeReview
-          {...review(pending)}
-          pending={applying}
-          error={applyError}
-          onApply={() => void apply()}
-          onCancel={() => {
-            setPending(undefined);
-            setApplyError(undefined);
+      {change && (
+        <ChangeDialog
+          change={change}
+          renderError={errorMessage}
+          onClose={() => setChange(undefined)}
+          onApplied={() => {
+            setChange(undefined);
+            keys.reload();
           }}
         />
       )}
@@ -274,8 +266,7 @@ function usePolledUsage(api: ApiClient, app: string, minutes: number, refreshMs:
         },
         (e: unknown) => {
           if (controller.signal.aborted) return;
-          const error = e instanceof ApiError ? e : new ApiError({ status: 0, code: 'CLIENT', title: 'Unexpected error', detail: String(e) });
-          setSettled({ key, state: { status: 'error', error } });
+          setSettled({ key, state: { status: 'error', error: asApiError(e) } });
         },
       );
     };

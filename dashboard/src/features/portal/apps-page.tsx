@@ -3,15 +3,13 @@
  * open one for its keys, limits and usage, or delete it with its keys after reviewing the change.
  */
 import { useCallback, useState, type FormEvent } from 'react';
-import { ChangeReview } from '../../components/change-review';
+import { ChangeDialog, errorMessage } from '../../components/change-dialog';
 import { Section } from '../../components/section';
 import type { ApiClient } from '../../lib/api-client';
+import { formErrors, NO_ERRORS, type FormErrors } from '../../lib/form-errors';
 import { Link, pathTo } from '../../lib/router';
 import { useResource } from '../../lib/use-resource';
-import { formErrors, type FormErrors } from './field-errors';
 import { appPath, type Application } from './types';
-
-const NO_ERRORS: FormErrors = { fields: {}, form: undefined };
 
 export function AppsPage({ api }: { api: ApiClient }) {
   const load = useCallback((signal: AbortSignal) => api.get<{ data: Application[] }>('/me/applications', { signal }), [api]);
@@ -20,8 +18,6 @@ export function AppsPage({ api }: { api: ApiClient }) {
   const [creating, setCreating] = useState(false);
   const [createErrors, setCreateErrors] = useState<FormErrors>(NO_ERRORS);
   const [deleting, setDeleting] = useState<Application | undefined>();
-  const [deletePending, setDeletePending] = useState(false);
-  const [deleteError, setDeleteError] = useState<string | undefined>();
 
   async function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -35,21 +31,6 @@ export function AppsPage({ api }: { api: ApiClient }) {
       setCreateErrors(formErrors(e, ['name']));
     } finally {
       setCreating(false);
-    }
-  }
-
-  async function remove() {
-    if (!deleting) return;
-    setDeletePending(true);
-    setDeleteError(undefined);
-    try {
-      await api.delete(appPath(deleting.name));
-      setDeleting(undefined);
-      apps.reload();
-    } catch (e) {
-      setDeleteError((e as Error).message);
-    } finally {
-      setDeletePending(false);
     }
   }
 
@@ -118,17 +99,19 @@ export function AppsPage({ api }: { api: ApiClient }) {
         {nameError && <span className="field-error">{nameError}</span>}
       </form>
       {deleting && (
-        <ChangeReview
-          title={`Delete application ${deleting.name} and its keys`}
-          before={deleting}
-          after={undefined}
-          applyLabel="Delete application"
-          pending={deletePending}
-          error={deleteError}
-          onApply={() => void remove()}
-          onCancel={() => {
+        <ChangeDialog
+          change={{
+            title: `Delete application ${deleting.name} and its keys`,
+            before: deleting,
+            after: undefined,
+            applyLabel: 'Delete application',
+            apply: () => api.delete(appPath(deleting.name)),
+          }}
+          renderError={errorMessage}
+          onClose={() => setDeleting(undefined)}
+          onApplied={() => {
             setDeleting(undefined);
-            setDeleteError(undefined);
+            apps.reload();
           }}
         />
       )}

@@ -4,12 +4,11 @@
  */
 import { useState, type FormEvent } from 'react';
 import { ApiError, type ApiClient } from '../../lib/api-client';
+import { formErrors, NO_ERRORS, type FormErrors } from '../../lib/form-errors';
 import { Link } from '../../lib/router';
-import { formErrors, type FormErrors } from './field-errors';
 import type { SignupResult } from './types';
 
 const FIELDS = ['username', 'email', 'password'] as const;
-const NO_ERRORS: FormErrors = { fields: {}, form: undefined };
 
 export function SignupPage({ api }: { api: ApiClient }) {
   const [username, setUsername] = useState('');

@@ -2,32 +2,13 @@
  * An application's own traffic per minute (GET /me/applications/:app/usage), as stacked bars: answered,
  * server errors, refused by a rate limit. The sentence above the chart is its text alternative.
  */
-import { useLayoutEffect, useRef, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from 'recharts';
+import { AXIS, GRID, PLOT_MARGIN, TOOLTIP_STYLE, useWidth } from '../../components/charts/frame';
+import { formatClock } from '../../components/charts/series';
 import type { Usage } from './types';
 
-const FALLBACK_WIDTH = 600;
-
-function useWidth(): [React.RefObject<HTMLDivElement | null>, number] {
-  const ref = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(FALLBACK_WIDTH);
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const measure = () => setWidth(el.clientWidth > 0 ? el.clientWidth : FALLBACK_WIDTH);
-    measure();
-    if (typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
-  return [ref, width];
-}
-
-const clock = (iso: string) => {
-  const d = new Date(iso);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-};
+// Hours and minutes: the bars are one a minute.
+const clock = (iso: string) => formatClock(Date.parse(iso)).slice(0, 5);
 
 function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
@@ -49,11 +30,11 @@ export function UsageChart({ usage, height = 200 }: { usage: Usage; height?: num
         {usageSummary(usage)}
       </p>
       <div ref={ref} className="chart-plot" aria-hidden="true" data-points={points.length}>
-        <BarChart width={width} height={height} data={points} margin={{ top: 6, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
-          <CartesianGrid stroke="currentColor" strokeOpacity={0.12} vertical={false} />
-          <XAxis dataKey="at" tickFormatter={clock} stroke="currentColor" strokeOpacity={0.4} tick={{ fill: 'currentColor', fontSize: 11 }} minTickGap={40} />
-          <YAxis width={44} allowDecimals={false} stroke="currentColor" strokeOpacity={0.4} tick={{ fill: 'currentColor', fontSize: 11 }} />
-          <Tooltip labelFormatter={(v) => clock(String(v))} contentStyle={{ background: 'var(--surface)', border: '1px solid var(--border)', borderRadius: 6, color: 'var(--text)' }} />
+        <BarChart width={width} height={height} data={points} margin={PLOT_MARGIN} accessibilityLayer={false}>
+          <CartesianGrid {...GRID} />
+          <XAxis dataKey="at" tickFormatter={clock} {...AXIS} minTickGap={40} />
+          <YAxis width={44} allowDecimals={false} {...AXIS} />
+          <Tooltip labelFormatter={(v) => clock(String(v))} contentStyle={TOOLTIP_STYLE} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           <Bar dataKey="ok" name="Answered" stackId="r" fill="#3b82f6" isAnimationActive={false} />
           <Bar dataKey="errors" name="Server errors" stackId="r" fill="#ef4444" isAnimationActive={false} />

@@ -1,9 +1,9 @@
 /**
- * A new API key, shown once: the server never returns it again. Copy puts it on the clipboard; where the
- * Clipboard API is missing or refused (plain-HTTP origins, denied permission), the text is selected for
- * the user to copy by hand.
+ * A secret shown once (an API key, a credential's secret, an invitation link): the server never returns
+ * it again. Copy puts it on the clipboard; where the Clipboard API is missing or refused (plain-HTTP
+ * origins, denied permission), the text is selected for the user to copy by hand.
  */
-import { useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 
 export interface SecretOnceProps {
   /** What the key is for, e.g. "New key for shop". */
@@ -17,6 +17,8 @@ export interface SecretOnceProps {
 }
 
 export function SecretOnce({ label, secret, onDismiss, what = 'key', ifLost = 'If you lose it, rotate or create a key.' }: SecretOnceProps) {
+  // Ids from useId: a page may show more than one (e.g. an invitation and a key).
+  const id = useId();
   const input = useRef<HTMLInputElement>(null);
   const [copyState, setCopyState] = useState<'idle' | 'copied' | 'selected'>('idle');
 
@@ -37,16 +39,16 @@ export function SecretOnce({ label, secret, onDismiss, what = 'key', ifLost = 'I
   }
 
   return (
-    <section className="secret-once notice" aria-labelledby="secret-once-title">
-      <h3 id="secret-once-title">{label}</h3>
+    <section className="secret-once notice" aria-labelledby={`${id}-title`}>
+      <h3 id={`${id}-title`}>{label}</h3>
       <p>
         Copy this {what} now: it is shown only once and cannot be retrieved later. {ifLost}
       </p>
       <div className="secret-row">
-        <label className="sr-only" htmlFor="secret-once-value">
+        <label className="sr-only" htmlFor={`${id}-value`}>
           {what}
         </label>
-        <input id="secret-once-value" ref={input} className="mono" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} data-testid="new-secret" />
+        <input id={`${id}-value`} ref={input} className="mono" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} data-testid="new-secret" />
         <button type="button" onClick={() => void copy()}>
           Copy
         </button>

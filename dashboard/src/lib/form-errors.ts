@@ -1,11 +1,16 @@
-/** Server-side validation errors of a form, by field name (from problem `errors[]` JSON Pointers). */
-import { ApiError } from '../../lib/api-client';
+/**
+ * Server-side validation errors of a hand-written form, by top-level field name (the first segment of
+ * the problem's `errors[]` JSON Pointers). Generated forms place nested pointers themselves (SchemaForm).
+ */
+import { ApiError } from './api-client';
 
 export interface FormErrors {
   fields: Record<string, string>;
   /** What is not about one field (or the whole message when no field matched). */
   form: string | undefined;
 }
+
+export const NO_ERRORS: FormErrors = { fields: {}, form: undefined };
 
 export function formErrors(e: unknown, fields: readonly string[]): FormErrors {
   if (!(e instanceof ApiError)) return { fields: {}, form: 'The request failed unexpectedly.' };

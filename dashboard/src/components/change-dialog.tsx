@@ -1,33 +1,39 @@
 /**
  * One pending config change: the review dialog (ChangeReview), the API call on Apply, and what happens
- * to a failure. A validation failure that names fields goes back to the form (`onFieldErrors`) so each
- * message lands on its field; anything else (409 in use / already exists, 403, network) stays in the
- * dialog, in words.
+ * to a failure. Every page that changes something keeps one `PendingChange` in its state and renders
+ * this while it is set, so "pending, error kept in the dialog, close on success" lives in one place.
+ *
+ * A failure stays in the dialog, so nothing typed is lost; how it reads is up to the page (`renderError`,
+ * by default ProblemText with a plain-language lead). A validation failure that names fields can instead
+ * go back to the form (`onFieldErrors`, which closes the dialog) so each message lands on its field.
  */
 import { useState, type ReactNode } from 'react';
-import { ChangeReview } from '../../components/change-review';
-import { ApiError, type FieldError } from '../../lib/api-client';
+import { asApiError, type ApiError, type FieldError } from '../lib/api-client';
+import { ChangeReview } from './change-review';
 
-export interface PendingChange {
+export interface PendingChange<T = unknown> {
   title: string;
   before: unknown;
   after: unknown;
   applyLabel?: string;
   /** Performs the change; its result goes to onApplied. */
-  apply: () => Promise<unknown>;
+  apply: () => Promise<T>;
 }
 
-export function ChangeDialog({
-  change,
-  onClose,
-  onApplied,
-  onFieldErrors,
-}: {
-  change: PendingChange;
+export interface ChangeDialogProps<T> {
+  change: PendingChange<T>;
+  /** Cancel, Escape, or a failure handed to onFieldErrors: the page clears its pending change. */
   onClose: () => void;
-  onApplied: (result: unknown) => void;
+  /** The change is applied: the page clears its pending change and reloads what it shows. */
+  onApplied: (result: T) => void;
+  /** A 400/422 naming fields goes here instead of the dialog, and the dialog closes. */
   onFieldErrors?: (errors: FieldError[]) => void;
-}) {
+  /** Told of every failure that stays in the dialog (e.g. to mark fields while the review stays open). */
+  onError?: (error: ApiError) => void;
+  renderError?: (error: ApiError) => ReactNode;
+}
+
+export function ChangeDialog<T>({ change, onClose, onApplied, onFieldErrors, onError, renderError = (e) => <ProblemText error={e} /> }: ChangeDialogProps<T>) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<ApiError | undefined>();
 
@@ -38,13 +44,14 @@ export function ChangeDialog({
       const result = await change.apply();
       onApplied(result);
     } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError({ status: 0, code: 'CLIENT', title: 'Unexpected error', detail: String(e) });
+      const err = asApiError(e);
       setPending(false);
       if (onFieldErrors && err.errors.length > 0 && (err.status === 400 || err.status === 422)) {
         onFieldErrors(err.errors);
         onClose();
         return;
       }
+      onError?.(err);
       setError(err);
     }
   }
@@ -57,11 +64,14 @@ export function ChangeDialog({
       onApply={() => void apply()}
       onCancel={onClose}
       pending={pending}
-      error={error ? <ProblemText error={error} /> : undefined}
+      error={error ? renderError(error) : undefined}
       applyLabel={change.applyLabel}
     />
   );
 }
+
+/** The error's one-line message, for pages that show no more than that. */
+export const errorMessage = (error: ApiError): ReactNode => error.message;
 
 /** An API failure in words, with a plain-language lead for the cases people meet most. */
 export function ProblemText({ error }: { error: ApiError }): ReactNode {
@@ -86,6 +96,20 @@ export function ProblemText({ error }: { error: ApiError }): ReactNode {
           ))}
         </ul>
       )}
+    </>
+  );
+}
+
+/** A message and the field errors under it, one line each (`/config/minute: must be >= 1`). */
+export function ErrorLines({ message, errors }: { message?: ReactNode; errors: readonly FieldError[] }) {
+  return (
+    <>
+      {message !== undefined && <p>{message}</p>}
+      {errors.map((f) => (
+        <p key={f.path + f.message}>
+          <code>{f.path}</code>: {f.message}
+        </p>
+      ))}
     </>
   );
 }
