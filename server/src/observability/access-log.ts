@@ -1,7 +1,7 @@
 /**
  * The access log: one JSON line per request, written when the exchange is over (RequestObserver.end).
  *
- * The line is built by hand and handed to pino's destination (SonicBoom, asynchronous): pino's own
+ * The line is built by hand and handed to the sinks (log-sinks.ts, asynchronous): pino's own
  * `logger.info(obj)` costs an object per request and a generic serialisation pass over it, and
  * access-log.bench.ts measured the hand-built line at about twice its speed for the same bytes. The
  * fields are fixed at start (a bit mask), so `end` only tests bits and concatenates.

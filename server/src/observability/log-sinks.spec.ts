@@ -1,4 +1,5 @@
 // The access log's sinks against real files, descriptors and a real local HTTP collector.
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deadPort, MemoryLogger } from '../proxy/test-support/harness.js';
 import { FileSink, HttpBatchSink, StdoutSink } from './log-sinks.js';
+import { slowFifo } from './test-support/fifo.js';
 
 const line = (i: number): string => `{"type":"access","i":${i},"pad":"${'x'.repeat(40 + (i % 17))}"}\n`;
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'gh-sinks-'));
@@ -99,7 +101,55 @@ describe('StdoutSink', () => {
     expect(lines).toHaveLength(1_000);
     expect((JSON.parse(lines[999]!) as { i: number }).i).toBe(999);
   });
+
+  it('never interleaves its lines with another writer on a pipe whose reader lags', async () => {
+    const dir = tmp();
+    const pipe = await slowFifo(dir, { chunk: 2_000, pauseMs: 1 });
+    const sink = new StdoutSink(new MemoryLogger(), pipe.fd);
+    // The app logger's stand-in: another process writing its own lines to the same pipe meanwhile.
+    const app = spawn(process.execPath, ['-e', APP_WRITER, pipe.fifo, '4000'], { stdio: 'inherit' });
+    const appDone = new Promise<number | null>((r) => app.once('exit', r));
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      sink.write(line(i));
+      if (i % 500 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    await sink.close();
+    expect(await appDone).toBe(0);
+    await pipe.done;
+    const access: number[] = [];
+    const appLines: number[] = [];
+    for (const l of readFileSync(pipe.out, 'utf8').split('\n').filter(Boolean)) {
+      const o = JSON.parse(l) as { type?: string; i?: number; app?: number };
+      if (o.type === 'access') access.push(o.i!);
+      else appLines.push(o.app!);
+    }
+    expect(access).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(appLines).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+    expect(sink.stats()).toMatchObject({ lines: n, dropped: 0, write_errors: 0 });
+  }, 60_000);
+
+  it('counts lines it could not write and logs the failure once', async () => {
+    const file = path.join(tmp(), 'ro');
+    writeFileSync(file, '');
+    const logger = new MemoryLogger();
+    const sink = new StdoutSink(logger, openSync(file, 'r'));
+    for (let i = 0; i < 100; i++) sink.write(line(i));
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ lines: 100, dropped: 100 });
+    expect(sink.stats().write_errors).toBeGreaterThan(0);
+    expect(logger.lines.filter((l) => l.level === 'error' && /stdout write failed/.test(l.msg ?? ''))).toHaveLength(1);
+  });
 });
+
+/** Writes `count` JSON lines of its own to the FIFO, one write(2) each, as pino's synchronous logger does. */
+const APP_WRITER = `
+const fs = require('node:fs');
+const [fifo, count] = process.argv.slice(1);
+const fd = fs.openSync(fifo, 'w');
+for (let i = 0; i < Number(count); i++) fs.writeSync(fd, JSON.stringify({ level: 30, app: i, msg: 'y'.repeat(100 + (i % 50)) }) + '\\n');
+fs.closeSync(fd);
+`;
 
 interface Collector {
   url: string;

@@ -1,18 +1,20 @@
 /**
  * Where access-log lines go: stdout, a file rotated by size, an HTTP collector (NDJSON batches).
- * `write` never blocks and never throws: stdout and the file go through pino's asynchronous destination
- * (SonicBoom), the collector through a bounded queue that drops its oldest lines when the collector is
- * slow or down. Every sink counts what it had to drop.
+ * `write` never blocks and never throws: stdout and the file go through a BatchWriter (lines encoded
+ * into preallocated buffers, written asynchronously a buffer at a time), the collector through a bounded
+ * queue that drops its oldest lines when the collector is slow or down. Every sink counts what it had
+ * to drop.
  */
-import { renameSync, statSync } from 'node:fs';
-import { pino } from 'pino';
+import { fstatSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Agent, request } from 'undici';
 import type { PluginLogger } from '../plugins/types.js';
+import { BatchWriter } from './batch-writer.js';
 
 export interface SinkStats {
   /** Lines handed to the sink. */
   lines: number;
-  /** Lines lost: over the memory bound, or not accepted by the collector after the retry. */
+  /** Lines lost: over the memory bound, a failed write, or not accepted by the collector after the retry. */
   dropped: number;
   /** File: rotations done; HTTP: batches delivered. */
   [extra: string]: number;
@@ -27,54 +29,63 @@ export interface LineSink {
   close(): Promise<void>;
 }
 
-type Destination = ReturnType<typeof pino.destination>;
-
 /** Memory a file or stdout sink may hold while the disk (or the reader of stdout) lags; beyond it lines are dropped. */
 const MAX_BUFFERED = 32 * 1024 * 1024;
 /** Writes to a pipe up to this size are atomic (PIPE_BUF), so access lines never interleave mid-line with the app logger's. */
 const PIPE_BUF = 4096;
 
-/** The file sink writes lines in batches of this many bytes… */
-const FILE_BATCH = 8 * 1024;
+/** The file sink (and stdout on a file or terminal) writes lines in batches of up to this many bytes… */
+const FILE_BATCH = 64 * 1024;
 /** …and at least this often. */
 const FILE_FLUSH_MS = 250;
+/** Grace for writing what is queued when the sink closes. */
+const CLOSE_GRACE_MS = 5000;
 
-/** Rate-limits a sink's warnings: a dead collector must not flood the app log. */
+/** Rate-limits a sink's warnings: a dead collector or a full disk must not flood the app log. */
 const WARN_EVERY_MS = 60_000;
-
-function ended(dest: Destination): Promise<void> {
-  return new Promise((resolve) => {
-    if ((dest as unknown as { destroyed: boolean }).destroyed) return resolve();
-    dest.once('close', () => resolve());
-    dest.once('error', () => resolve());
-    dest.end();
-  });
-}
 
 /** Lines on the process's stdout (fd 1, shared with the app logger; lines carry `"type":"access"`). */
 export class StdoutSink implements LineSink {
   readonly name = 'stdout';
-  private readonly dest: Destination;
+  private readonly writer: BatchWriter;
   private lines = 0;
-  private dropped = 0;
+  private lastWarn = 0;
 
-  constructor(logger: PluginLogger, fd = 1) {
-    this.dest = pino.destination({ dest: fd, sync: false, maxWrite: PIPE_BUF, maxLength: MAX_BUFFERED });
-    this.dest.on('drop', () => this.dropped++);
-    this.dest.on('error', (err: Error) => logger.error({ err }, 'access log: stdout write failed'));
+  constructor(
+    private readonly logger: PluginLogger,
+    fd = 1,
+  ) {
+    // On a pipe or socket, other writers (the app logger) share the reader: a write of at most PIPE_BUF
+    // bytes is atomic, so batches stay that small there. A file or a terminal takes big batches.
+    let bufferSize = FILE_BATCH;
+    try {
+      const st = fstatSync(fd);
+      if (st.isFIFO() || st.isSocket()) bufferSize = PIPE_BUF;
+    } catch {
+      bufferSize = PIPE_BUF;
+    }
+    this.writer = new BatchWriter(fd, { bufferSize, maxBuffered: MAX_BUFFERED, flushMs: FILE_FLUSH_MS, closeFd: fd > 2, onError: (err) => this.warn(err) });
   }
 
   write(line: string): void {
     this.lines++;
-    this.dest.write(line);
+    this.writer.write(line);
+  }
+
+  private warn(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastWarn < WARN_EVERY_MS) return;
+    this.lastWarn = now;
+    this.logger.error({ err, dropped: this.writer.stats().dropped }, 'access log: stdout write failed');
   }
 
   stats(): SinkStats {
-    return { lines: this.lines, dropped: this.dropped };
+    const w = this.writer.stats();
+    return { lines: this.lines, dropped: w.dropped, write_errors: w.errors };
   }
 
-  close(): Promise<void> {
-    return ended(this.dest);
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    return this.writer.end(graceMs);
   }
 }
 
@@ -87,30 +98,29 @@ export interface FileSinkOptions {
   logger: PluginLogger;
 }
 
+/** Wait between attempts to open a file that could not be opened. */
+const REOPEN_MS = 1000;
+
 /**
- * A file rotated by size: past `maxSize` bytes, `file.N-1` → `file.N` … `file` → `file.1`, and a new
- * destination opens `file`. The old destination keeps its descriptor (now `file.1`) until it has written
- * everything handed to it, so no line is lost, reordered or split across files. The size is counted from
- * what was handed over.
+ * A file rotated by size: past `maxSize` bytes, `file.N-1` → `file.N` … `file` → `file.1`, and `file`
+ * is opened anew. One writer, one queue: what was queued before the rotation is written to the old
+ * descriptor (now `file.1`), which is closed after its last byte; later lines go to the new file. So
+ * no line is lost, reordered or split across files. The size is counted from the bytes accepted.
  *
- * A new destination per file rather than SonicBoom's `reopen()`: a reopen requested while a write or the
- * first open is in flight is deferred inside SonicBoom, and a second rotation in that window would rename
- * a file that does not exist yet. Rotation waits until the current file is open.
+ * Opening and renaming are synchronous: they happen at start and once per `maxSize` bytes, and doing
+ * them in line keeps the order of files simple (no rotation can race an open in flight).
  */
 export class FileSink implements LineSink {
   readonly name = 'file';
-  private dest: Destination;
-  /** The current destination has its file open: renaming it now cannot race its open. */
-  private ready = false;
+  private readonly writer: BatchWriter;
+  /** -1 while the file could not be opened (lines are dropped, an open is retried). */
+  private fd: number;
+  private openedAt = 0;
   private size = 0;
   private lines = 0;
   private dropped = 0;
   private rotations = 0;
-  /** Destinations of rotated files still writing what they were handed. */
-  private readonly draining = new Set<Promise<void>>();
-
-  private flushedAt = 0;
-  private readonly flusher: NodeJS.Timeout;
+  private lastWarn = 0;
 
   constructor(private readonly opts: FileSinkOptions) {
     try {
@@ -118,43 +128,48 @@ export class FileSink implements LineSink {
     } catch {
       this.size = 0;
     }
-    this.dest = this.open();
-    this.flusher = setInterval(flushFile, FILE_FLUSH_MS, this);
-    this.flusher.unref();
+    this.fd = this.open();
+    this.writer = new BatchWriter(this.fd, { bufferSize: FILE_BATCH, maxBuffered: MAX_BUFFERED, flushMs: FILE_FLUSH_MS, closeFd: true, onError: (err) => this.warn(err, 'access log: file write failed') });
   }
 
-  /** Writes out what the batch holds (timer). */
-  flush(): void {
-    if (this.flushedAt === this.lines || !this.ready) return;
-    this.flushedAt = this.lines;
+  private open(): number {
+    this.openedAt = Date.now();
     try {
-      this.dest.flush();
+      mkdirSync(path.dirname(this.opts.file), { recursive: true });
+      return openSync(this.opts.file, 'a');
     } catch (err) {
-      this.opts.logger.error({ err, file: this.opts.file }, 'access log: flush failed');
+      this.warn(err as Error, 'access log: cannot open the file');
+      return -1;
     }
   }
 
-  private open(): Destination {
-    // minLength batches lines into one write of FILE_BATCH bytes instead of a write per line (a syscall
-    // and a thread-pool hop each); the flush timer bounds how long a line can wait on a quiet gateway.
-    const d = pino.destination({ dest: this.opts.file, sync: false, mkdir: true, append: true, maxLength: MAX_BUFFERED, minLength: FILE_BATCH });
-    this.ready = false;
-    d.once('ready', () => {
-      if (this.dest !== d) return;
-      this.ready = true;
-      // Lines handed over while the file was opening may already fill it.
-      if (this.size >= this.opts.maxSize) this.rotate();
-    });
-    d.on('drop', () => this.dropped++);
-    d.on('error', (err: Error) => this.opts.logger.error({ err, file: this.opts.file }, 'access log: file write failed'));
-    return d;
+  /** Writes out what the batch holds (also done by the writer's timer). */
+  flush(): void {
+    this.writer.flush();
   }
 
   write(line: string): void {
     this.lines++;
-    this.dest.write(line);
-    this.size += Buffer.byteLength(line);
-    if (this.size >= this.opts.maxSize && this.ready) this.rotate();
+    if (this.fd < 0 && !this.reopen()) {
+      this.dropped++;
+      return;
+    }
+    this.size += this.writer.write(line);
+    if (this.size >= this.opts.maxSize) this.rotate();
+  }
+
+  private reopen(): boolean {
+    if (Date.now() - this.openedAt < REOPEN_MS) return false;
+    const fd = this.open();
+    if (fd < 0) return false;
+    this.fd = fd;
+    this.writer.switchFd(fd);
+    try {
+      this.size = statSync(this.opts.file).size;
+    } catch {
+      this.size = 0;
+    }
+    return true;
   }
 
   private rotate(): void {
@@ -171,32 +186,34 @@ export class FileSink implements LineSink {
       renameSync(f, `${f}.1`);
     } catch (err) {
       // Keep writing to the current file; a later line tries again.
-      this.opts.logger.error({ err, file: f }, 'access log: rotation failed');
+      this.warn(err as Error, 'access log: rotation failed');
       this.size = 0;
       return;
     }
-    const old = this.dest;
-    this.dest = this.open();
-    const done: Promise<void> = ended(old).then(() => {
-      this.draining.delete(done);
-    });
-    this.draining.add(done);
     this.size = 0;
     this.rotations++;
+    const fd = this.open();
+    // Without a new file, the lines keep going to the old descriptor (now `file.1`); the next rotation tries again.
+    if (fd < 0) return;
+    this.fd = fd;
+    this.writer.switchFd(fd);
+  }
+
+  private warn(err: Error, msg: string): void {
+    const now = Date.now();
+    if (now - this.lastWarn < WARN_EVERY_MS) return;
+    this.lastWarn = now;
+    this.opts.logger.error({ err, file: this.opts.file }, msg);
   }
 
   stats(): SinkStats {
-    return { lines: this.lines, dropped: this.dropped, rotations: this.rotations };
+    const w = this.writer.stats();
+    return { lines: this.lines, dropped: this.dropped + w.dropped, rotations: this.rotations, write_errors: w.errors };
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.flusher);
-    await Promise.all([...this.draining, ended(this.dest)]);
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    return this.writer.end(graceMs);
   }
-}
-
-function flushFile(sink: FileSink): void {
-  sink.flush();
 }
 
 export interface HttpSinkOptions {
