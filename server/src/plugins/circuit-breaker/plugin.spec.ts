@@ -7,12 +7,14 @@ import { LAST_GOOD_MEMORY } from '../../resilience/last-good.js';
 import plugin from './plugin.js';
 import { CircuitBreakerSchema } from './schema.js';
 
-type Mode = 'ok' | 'fail' | 'bad-request' | 'slow-ok';
+type Mode = 'ok' | 'fail' | 'bad-request' | 'slow-ok' | 'held-ok';
 
 /** An upstream whose answer the test switches; counts the requests it saw per path. */
-async function controllable(): Promise<{ up: Upstream; set(m: Mode): void; seen(): number }> {
+async function controllable(): Promise<{ up: Upstream; set(m: Mode): void; seen(): number; release(): void }> {
   let mode: Mode = 'ok';
   let count = 0;
+  // `held-ok` answers only on release(): a probe that stays in flight however slowly the callers arrive.
+  const held: (() => void)[] = [];
   const up = await startUpstream((req: IncomingMessage, res: ServerResponse) => {
     count++;
     req.resume();
@@ -30,9 +32,10 @@ async function controllable(): Promise<{ up: Upstream; set(m: Mode): void; seen(
       }
     };
     if (mode === 'slow-ok') setTimeout(answer, 150);
+    else if (mode === 'held-ok') held.push(answer);
     else answer();
   });
-  return { up, set: (m) => (mode = m), seen: () => count };
+  return { up, set: (m) => (mode = m), seen: () => count, release: () => held.splice(0).forEach((a) => a()) };
 }
 
 function breakerDoc(up: Upstream, config: Record<string, unknown>, extra: { services?: unknown[]; routes?: unknown[] } = {}): unknown {
@@ -131,9 +134,15 @@ describe('circuit-breaker through the proxy', () => {
     c.set('fail');
     await openBreaker(gw);
     await sleep(350);
-    c.set('slow-ok');
+    // Regression (CI under load): with a probe answering after a fixed 150 ms, callers that arrived later
+    // than that found the breaker already closed. The probe is now held until the other 99 are answered.
+    c.set('held-ok');
     const before = c.seen();
-    const replies = await Promise.all(Array.from({ length: 100 }, () => send(gw!.port, '/orders/x')));
+    let settled = 0;
+    const pending = Array.from({ length: 100 }, () => send(gw!.port, '/orders/x').finally(() => settled++));
+    for (let i = 0; i < 400 && settled < 99; i++) await sleep(25);
+    c.release();
+    const replies = await Promise.all(pending);
     expect(c.seen() - before).toBe(1);
     expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
     expect(replies.filter((r) => r.status === 503)).toHaveLength(99);
