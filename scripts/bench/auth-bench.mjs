@@ -12,7 +12,7 @@
 //        PEERS=all to include nginx/HAProxy/Caddy/... as well (default: none).
 //        CPU_REPEATS=N: instead of run-peers.sh, CPU time per request of each entry through
 //        cpu-per-request.sh, entries interleaved N times (the measure for the issue's <10% target on a
-//        busy machine: it barely moves with load, where requests/s does).
+//        busy machine: it barely moves with load, where requests/s does). ONLY=a,b,b,a picks entries.
 import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -73,12 +73,18 @@ const entries = [
 ];
 
 if (process.env.CPU_REPEATS) {
-  const list = entries.map((e) => `${e.name}=${e.file}|GATEHOUSE_CREDENTIAL_PEPPER=${pepper}${e.header ? `|${e.header}` : ''}`);
+  // ONLY=plain-route,key-auth,… keeps those entries (in that order; a name twice gives an ABBA pair).
+  const chosen = process.env.ONLY ? process.env.ONLY.split(',').map((n) => entries.find((e) => e.name === n) ?? assertEntry(n)) : entries;
+  const list = chosen.map((e) => `${e.name}=${e.file}|GATEHOUSE_CREDENTIAL_PEPPER=${pepper}${e.header ? `|${e.header}` : ''}`);
   const r = spawnSync('bash', [path.join(here, 'cpu-per-request.sh'), dur, conns, process.env.CPU_REPEATS, ...list], {
     stdio: 'inherit',
     env: { ...process.env, NODE_BIN: node },
   });
   process.exit(r.status ?? 1);
+}
+
+function assertEntry(name) {
+  throw new Error(`ONLY: no entry named ${name} (entries: ${entries.map((e) => e.name).join(', ')})`);
 }
 
 // The wrk wrapper and its port → header map.

@@ -174,8 +174,8 @@ export class HmacAuth implements PluginHandler {
     const candidates = this.index.find('hmac-auth', p.username);
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
-      if (c.secret === undefined) continue;
-      const expected = createHmac(alg, c.secret).update(signing).digest();
+      if (c.secretKey === undefined) continue;
+      const expected = createHmac(alg, c.secretKey).update(signing).digest();
       if (given.length === expected.length && timingSafeEqual(given, expected) && match === undefined) match = c;
     }
     if (candidates.length === 0) {
