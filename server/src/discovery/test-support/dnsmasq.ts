@@ -9,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { killAndWait } from '../../test-support/processes.js';
 
 export interface SrvRecord {
   /** e.g. `_http._tcp.api.test` */
@@ -80,10 +81,7 @@ export async function startDnsmasq(opts: { hosts: string[]; srv?: SrvRecord[]; t
   const stop = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
+    await killAndWait(c);
   };
 
   await start();

@@ -6,23 +6,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, killAndWait } from '../../test-support/processes.js';
 
 export interface TestRedisCluster {
   ports: number[];
   /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` (what REDIS_URL takes). */
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Sends one inline command and returns the first reply chunk ('' on any failure). */
@@ -57,12 +50,7 @@ export async function startTestRedisCluster(timeoutMs = 30_000): Promise<TestRed
   const ports: number[] = [];
   const stop = async () => {
     await Promise.all(
-      children.map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        const done = exited(c);
-        c.kill('SIGKILL');
-        await done;
-      }),
+      children.map((c) => killAndWait(c)),
     );
     rmSync(dir, { recursive: true, force: true });
   };

@@ -1,7 +1,7 @@
 /** A throwaway redis-server on a free loopback port for unit tests of the `redis` policy. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort, killAndWait } from '../../test-support/processes.js';
 
 export interface TestRedis {
   port: number;
@@ -10,14 +10,6 @@ export interface TestRedis {
   pause(): void;
   resume(): void;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export async function startTestRedis(): Promise<TestRedis> {
@@ -44,9 +36,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGCONT');
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
+      await killAndWait(child);
     },
   };
 }

@@ -63,13 +63,8 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
 }
 
 /** A port nothing listens on (bound then released). */
-export async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A port nothing listens on: connections to it are refused. */
+export { freePort as deadPort } from '../../test-support/processes.js';
 
 export class MemoryLogger implements PluginLogger {
   readonly lines: { level: string; obj: object; msg?: string }[] = [];
