@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { killAndWait } from '../../server/src/test-support/processes.js';
 import { freePort } from './ports.js';
 
 export interface RedisServer {
@@ -46,10 +47,7 @@ export async function startRedis(): Promise<RedisServer> {
   const kill = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
+    await killAndWait(c);
   };
   await launch();
   return { port, url: `redis://127.0.0.1:${port}`, kill, restart: launch, stop: kill };
