@@ -7,7 +7,6 @@
  * revoked credentials are indexed too, so a caller gets the same 401 as for an unknown key while the
  * gateway can log which credential was refused.
  */
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ConsumerConfig, CredentialConfig, CredentialKind } from '../config/schema.js';
 import { decryptSecret, keyedHash, parseScryptHash, type CredentialKeys, type ParsedScrypt } from './secrets.js';
 
@@ -26,8 +25,6 @@ export interface IndexedCredential {
   readonly password: ParsedScrypt | undefined;
   /** hmac-auth and jwt HS*: the decrypted secret. */
   readonly secret: Buffer | undefined;
-  /** The secret as a KeyObject, made once: createHmac with a Buffer key builds one per call (~9 µs). */
-  readonly secretKey: KeyObject | undefined;
   /** jwt. */
   readonly algorithm: string | undefined;
   readonly publicKeyPem: string | undefined;
@@ -83,7 +80,6 @@ export class CredentialIndex {
         revoked: cred.revoked_at !== undefined,
         password,
         secret,
-        secretKey: secret !== undefined && secret.length > 0 ? createSecretKey(secret) : undefined,
         algorithm: cred.algorithm,
         publicKeyPem: cred.rsa_public_key,
       };
