@@ -113,6 +113,63 @@ describe('redis limiter store (real redis-server)', () => {
     await expect(none.consume('x')).rejects.toBeInstanceOf(RedisUnavailableError);
   });
 
+  it('requests arriving while a call is outstanding go out together when it settles', async () => {
+    const slow = await startTestRedis();
+    const c = createRedisClient(slow.url, quiet);
+    try {
+      await waitReady(c, 5_000);
+      let sent = 0;
+      const s = new (class extends RedisLimiterStore {
+        override limit(a: (string | number)[], ms: number) {
+          sent++;
+          return super.limit(a, ms);
+        }
+      })(c);
+      const b = new LimitBatcher(() => s, [1, KIND.gcra, 3_600_000, 100], 1, 5_000);
+      slow.pause(); // the first call stays outstanding until resume
+      const ds: Promise<Decision>[] = [b.consume('t:{w}')];
+      await new Promise((r) => setImmediate(r));
+      expect(sent).toBe(1);
+      for (let turn = 0; turn < 5; turn++) {
+        ds.push(b.consume('t:{w}'), b.consume('t:{w}'));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(sent).toBe(1); // ten arrivals over five turns wait behind it...
+      slow.resume();
+      const got = await Promise.all(ds);
+      expect(sent).toBe(2); // ...and go out as one call
+      expect(got.map((d) => d.remaining[0])).toEqual(Array.from({ length: 11 }, (_, i) => 99 - i));
+    } finally {
+      c.disconnect();
+      await slow.stop();
+    }
+  });
+
+  it('a batch waiting behind a hung call is still decided within its own deadline', async () => {
+    const hung = await startTestRedis();
+    const c = createRedisClient(hung.url, quiet);
+    try {
+      await waitReady(c, 5_000);
+      const s = new RedisLimiterStore(c);
+      const b = new LimitBatcher(() => s, [1, KIND.gcra, 3_600_000, 5], 1, 80);
+      hung.pause();
+      const t0 = performance.now();
+      const first = b.consume('t:{h}').catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 30));
+      const t1 = performance.now();
+      const second = b.consume('t:{h}').catch((e: unknown) => e);
+      expect(await first).toBeInstanceOf(RedisUnavailableError);
+      expect(await second).toBeInstanceOf(RedisUnavailableError);
+      // The second waited behind the first, yet its deadline counted from its own arrival.
+      expect(performance.now() - t1).toBeLessThan(80 + 40);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(79);
+      hung.resume();
+    } finally {
+      c.disconnect();
+      await hung.stop();
+    }
+  });
+
   it('concurrency leases: at most max, released, expired leases reclaimed', async () => {
     const key = `cc:{${++seq}}`;
     const got = await Promise.all(['a', 'b', 'c'].map((m) => store.acquire(key, 2, 60_000, m, 1_000)));

@@ -95,18 +95,26 @@ function flushBatch(b: LimitBatcher): void {
 }
 
 /**
- * Auto-batching for one limit: every request of this limit that reaches the access phase in the same
- * event-loop turn is checked in ONE script call (keys evaluated in order, so exactness holds even for the
- * same key twice). Under load this turns N EVALSHA round trips into one, which is most of the cost of the
- * `redis` policy on the gateway's CPU; alone, a request is flushed on the next turn (setImmediate).
+ * Auto-batching for one limit: requests of this limit are checked together in ONE script call (keys
+ * evaluated in order, so exactness holds even for the same key twice). A batch is sent on the next turn
+ * (setImmediate) when no call of this limit is outstanding; while one is, arrivals wait and go out
+ * together the moment it settles. Each script call costs the gateway a write, a read and an epoll wake-up
+ * whatever its size, so under load this turns the `redis` policy's cost per request from a round trip
+ * into a share of one; alone, a request still goes out on the next turn. The wait is bounded by the
+ * outstanding call's own deadline, and a batch's deadline counts from its first request's arrival, so a
+ * decision still comes within `timeoutMs` of the request asking.
  *
  * On a Redis Cluster a batch mixes clients, hence slots, which one script call may not: the batch is split
- * into one call per distinct key (a hot key's requests of one turn still share a call), and the client's
+ * into one call per distinct key (a hot key's requests of one batch still share a call), and the client's
  * auto-pipelining groups those calls per node into one write.
  */
 export class LimitBatcher {
   private keys: string[] = [];
   private waiters: Waiter[] = [];
+  /** When the pending batch's first request arrived (ms, performance.now()). */
+  private firstAt = 0;
+  /** Script calls sent and not yet settled (the cluster split counts once per flush). */
+  private inFlight = 0;
   /** @internal set while a flush is queued */
   scheduled = false;
 
@@ -121,10 +129,10 @@ export class LimitBatcher {
 
   consume(key: string): Promise<Decision> {
     return new Promise<Decision>((resolve, reject) => {
-      this.keys.push(key);
+      if (this.keys.push(key) === 1) this.firstAt = performance.now();
       this.waiters.push({ resolve, reject });
       if (this.keys.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
+      else if (!this.scheduled && this.inFlight === 0) {
         this.scheduled = true;
         setImmediate(flushBatch, this);
       }
@@ -142,28 +150,52 @@ export class LimitBatcher {
       failAll(waiters, new RedisUnavailableError('REDIS_URL is not set'));
       return;
     }
-    if (store.cluster) return this.flushPerKey(store, keys, waiters);
+    // What is left of the first request's deadline; never under 1 ms so a call is still attempted.
+    const timeoutMs = Math.max(1, Math.floor(this.timeoutMs - (performance.now() - this.firstAt)));
+    this.inFlight++;
+    if (store.cluster) return this.flushPerKey(store, keys, waiters, timeoutMs);
     const args: (string | number)[] = [keys.length, ...keys, ...this.specArgs];
-    store.limit(args, this.timeoutMs).then(
-      (reply) => this.dispatch(reply, waiters),
-      (err: unknown) => failAll(waiters, err instanceof Error ? err : new RedisUnavailableError(String(err))),
+    store.limit(args, timeoutMs).then(
+      (reply) => {
+        this.settled();
+        this.dispatch(reply, waiters);
+      },
+      (err: unknown) => {
+        this.settled();
+        failAll(waiters, err instanceof Error ? err : new RedisUnavailableError(String(err)));
+      },
     );
   }
 
-  private flushPerKey(store: RedisLimiterStore, keys: string[], waiters: Waiter[]): void {
+  /** A call settled: what arrived meanwhile goes out now rather than a turn later. */
+  private settled(): void {
+    if (--this.inFlight === 0 && this.keys.length > 0 && !this.scheduled) this.flush();
+  }
+
+  private flushPerKey(store: RedisLimiterStore, keys: string[], waiters: Waiter[], timeoutMs: number): void {
     const groups = new Map<string, Waiter[]>();
     for (let i = 0; i < keys.length; i++) {
       const g = groups.get(keys[i]!);
       if (g === undefined) groups.set(keys[i]!, [waiters[i]!]);
       else g.push(waiters[i]!);
     }
+    let pending = groups.size;
+    const done = () => {
+      if (--pending === 0) this.settled();
+    };
     for (const [key, group] of groups) {
       const args: (string | number)[] = [group.length];
       for (let i = 0; i < group.length; i++) args.push(key);
       for (let i = 0; i < this.specArgs.length; i++) args.push(this.specArgs[i]!);
-      store.limit(args, this.timeoutMs).then(
-        (reply) => this.dispatch(reply, group),
-        (err: unknown) => failAll(group, err instanceof Error ? err : new RedisUnavailableError(String(err))),
+      store.limit(args, timeoutMs).then(
+        (reply) => {
+          done();
+          this.dispatch(reply, group);
+        },
+        (err: unknown) => {
+          done();
+          failAll(group, err instanceof Error ? err : new RedisUnavailableError(String(err)));
+        },
       );
     }
   }
