@@ -13,6 +13,7 @@ import { LimitsRoute } from './features/limits/limits-route';
 import { HistoryPage } from './features/history/history-page';
 import { AuditLogPage } from './features/audit/audit-page';
 import { DevelopersPage } from './features/developers/developers-page';
+import { ImportPage } from './features/import/import-page';
 import { AcceptInvitePage } from './features/portal/accept-invite-page';
 import { ApisPage } from './features/portal/apis-page';
 import { AppDetailPage } from './features/portal/app-detail-page';
@@ -61,6 +62,7 @@ export const ROUTES: AppRoute[] = [
   { path: '/ui/history', title: 'History', audience: 'staff', nav: { label: 'History', group: 'Govern' }, render: ({ api, session }) => <HistoryPage api={api} session={session!} /> },
   { path: '/ui/audit', title: 'Audit log', audience: 'staff', nav: { label: 'Audit', group: 'Govern' }, render: ({ api, session }) => <AuditLogPage api={api} session={session!} /> },
   { path: '/ui/developers', title: 'Developers', audience: 'staff', nav: { label: 'Developers', group: 'Govern' }, render: ({ api, session }) => <DevelopersPage api={api} role={session!.role} /> },
+  { path: '/ui/import', title: 'Import', audience: 'staff', nav: { label: 'Import', group: 'Govern' }, render: ({ api, session }) => <ImportPage api={api} session={session!} /> },
   // Developer portal (features/portal): /ui/apps is the developers' home; sign-up and invitations are public.
   { path: '/ui/apps', title: 'My applications', audience: 'developer', nav: { label: 'My applications', group: 'Portal' }, render: ({ api }) => <AppsPage api={api} /> },
   { path: '/ui/apps/:app', title: 'Application', audience: 'developer', render: ({ api, params }) => <AppDetailPage key={params.app} api={api} app={params.app!} /> },

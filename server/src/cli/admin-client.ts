@@ -56,6 +56,19 @@ export interface AdminClient {
   exportConfig(format: 'yaml' | 'json'): Promise<string>;
   currentDocument(): Promise<ConfigDocument>;
   applyConfig(document: unknown, options: { dryRun?: boolean; message?: string }): Promise<ApplyResult>;
+  /** `GET /versions`, newest first. */
+  versions(page: { offset?: number; limit?: number }): Promise<{ data: VersionEntry[]; total: number }>;
+  /** `GET /versions/:n` with its whole document. */
+  version(n: number): Promise<VersionEntry & { document: ConfigDocument }>;
+  /** `POST /versions/:n/rollback`: the version's document becomes current as a new version. */
+  rollback(n: number, message?: string): Promise<{ version: number; changed: boolean }>;
+}
+
+export interface VersionEntry {
+  version: number;
+  created_at: string;
+  author: string;
+  message: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -64,7 +77,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const base = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  async function request(method: 'GET' | 'PUT', path: string, query: Record<string, string | undefined>, body?: unknown): Promise<Response> {
+  async function request(method: 'GET' | 'PUT' | 'POST', path: string, query: Record<string, string | undefined>, body?: unknown): Promise<Response> {
     const url = new URL(`${base}${path}`);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json, application/yaml;q=0.9' };
@@ -110,6 +123,16 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     async applyConfig(document, { dryRun, message }) {
       const res = await request('PUT', '/config', { dry_run: dryRun ? 'true' : undefined, message }, document);
       return json<ApplyResult>(res);
+    },
+    async versions({ offset, limit }) {
+      const q = { offset: offset === undefined ? undefined : String(offset), limit: limit === undefined ? undefined : String(limit) };
+      return json<{ data: VersionEntry[]; total: number }>(await request('GET', '/versions', q));
+    },
+    async version(n) {
+      return json<VersionEntry & { document: ConfigDocument }>(await request('GET', `/versions/${n}`, {}));
+    },
+    async rollback(n, message) {
+      return json<{ version: number; changed: boolean }>(await request('POST', `/versions/${n}/rollback`, { message }));
     },
   };
 }

@@ -190,7 +190,10 @@ describe('diff', () => {
     const r = await cli(['diff', await file('w.yaml', wantedYaml)], { GATEHOUSE_ADMIN_URL: adminUrl, GATEHOUSE_ADMIN_TOKEN: 'sekret' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.changes);
-    expect(r.stdout).toBe('+ route orders\n~ service users: /url "http://users:8080" → "http://users:9090"\n1 created, 1 updated, 0 deleted, 1 unchanged.\n');
+    expect(r.stdout).toBe(
+      '+ route orders\n~ service users: /url "http://users:8080" → "http://users:9090"\n1 created, 1 updated, 0 deleted, 1 unchanged.\n' +
+        "Routes whose behaviour changes (1):\n  route users: service 'users' (/url)\n",
+    );
     expect(requests[0]?.authorization).toBe('Bearer sekret');
   });
 

@@ -175,6 +175,18 @@ function compareEntries<T>(a: RouteEntry<T>, b: RouteEntry<T>): number {
   return a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0;
 }
 
+const PATH_KIND_NAMES = ['exact', 'prefix', 'regex', 'any'] as const;
+const HOST_KIND_NAMES = ['exact', 'wildcard', 'any'] as const;
+
+/** One ranked entry with the pattern it came from; `host` is lower case, undefined for "any host". */
+export interface DescribedEntry<T> {
+  entry: RouteEntry<T>;
+  route: RouteSpec<T>;
+  host: string | undefined;
+  pathKind: (typeof PATH_KIND_NAMES)[number];
+  hostKind: (typeof HOST_KIND_NAMES)[number];
+}
+
 function compileHeaderValue(v: string): string | RegExp {
   if (v.startsWith('~*')) return new RegExp(v.slice(2), 'i');
   if (v.startsWith('~')) return new RegExp(v.slice(1));
@@ -190,29 +202,32 @@ export class Router<T> {
   private readonly anyHost = new HostBucket<T>();
   private readonly hasPortHosts: boolean;
   readonly size: number;
+  /** Every (route, host, path) entry in rank order: what config/route-analysis.ts reasons about, so it ranks as lookups do. */
+  readonly entries: readonly DescribedEntry<T>[];
 
   constructor(specs: readonly RouteSpec<T>[]) {
     const entries: RouteEntry<T>[] = [];
     const placed: [HostBucket<T>, RouteEntry<T>][] = [];
+    const described: DescribedEntry<T>[] = [];
     let portHosts = false;
     for (const spec of specs) {
       const methods = spec.methods.length ? new Set(spec.methods.map((m) => m.toUpperCase())) : undefined;
       const headers = Object.entries(spec.headers ?? {}).map(([name, values]) => ({ name: name.toLowerCase(), values: values.map(compileHeaderValue) }));
       const query = Object.entries(spec.query ?? {}).map(([name, values]) => ({ name, values: [...values] }));
       const cond = new CompiledRouteConditions(spec.name, spec.priority, methods, headers, query, spec.data);
-      const hostPatterns: [HostKind, HostBucket<T>][] = [];
-      if (spec.hosts.length === 0) hostPatterns.push([HostKind.Any, this.anyHost]);
+      const hostPatterns: [HostKind, HostBucket<T>, string | undefined][] = [];
+      if (spec.hosts.length === 0) hostPatterns.push([HostKind.Any, this.anyHost, undefined]);
       for (const raw of spec.hosts) {
         const h = raw.toLowerCase();
-        if (h.startsWith('*.')) hostPatterns.push([HostKind.Wildcard, bucketOf(this.suffixHosts, h.slice(2))]);
-        else if (h.endsWith('.*')) hostPatterns.push([HostKind.Wildcard, bucketOf(this.prefixHosts, h.slice(0, -2))]);
+        if (h.startsWith('*.')) hostPatterns.push([HostKind.Wildcard, bucketOf(this.suffixHosts, h.slice(2)), h]);
+        else if (h.endsWith('.*')) hostPatterns.push([HostKind.Wildcard, bucketOf(this.prefixHosts, h.slice(0, -2)), h]);
         else {
           if (h.includes(':')) portHosts = true;
-          hostPatterns.push([HostKind.Exact, bucketOf(this.exactHosts, h)]);
+          hostPatterns.push([HostKind.Exact, bucketOf(this.exactHosts, h), h]);
         }
       }
       const pathPatterns = spec.paths.length ? spec.paths : [undefined];
-      for (const [hostKind, bucket] of hostPatterns) {
+      for (const [hostKind, bucket, host] of hostPatterns) {
         for (const p of pathPatterns) {
           let e: RouteEntry<T>;
           if (p === undefined) e = new RouteEntry(cond, PathKind.Any, '', false, undefined, hostKind);
@@ -228,6 +243,7 @@ export class Router<T> {
           }
           entries.push(e);
           placed.push([bucket, e]);
+          described.push({ entry: e, route: spec, host, pathKind: PATH_KIND_NAMES[e.pathKind], hostKind: HOST_KIND_NAMES[e.hostKind] });
         }
       }
     }
@@ -236,6 +252,7 @@ export class Router<T> {
     for (const [bucket, e] of placed) bucket.add(e);
     for (const b of this.allBuckets()) b.sort();
     this.hasPortHosts = portHosts;
+    this.entries = described.sort((a, b) => a.entry.rank - b.entry.rank);
     this.size = specs.length;
   }
 

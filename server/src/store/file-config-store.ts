@@ -5,8 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { checkDocument } from '../config/check.js';
+import { resolveSecretRefs } from '../config/secret-refs.js';
 import type { ConfigDocument, CredentialConfig, EntityKind } from '../config/schema.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import {
@@ -44,7 +46,10 @@ export async function loadConfigFile(path: string, plugins: ReadonlyMap<string, 
       }),
     );
   }
-  const checked = checkDocument(parsed.toJS() ?? {}, plugins);
+  // `{env://…}` / `{file://…}` values (config/secret-refs.ts), so the file itself can be committed without secrets.
+  const refs = await resolveSecretRefs(parsed.toJS() ?? {}, { env: process.env, baseDir: dirname(path) });
+  if (!refs.ok) throw new StoreValidationError(refs.issues);
+  const checked = checkDocument(refs.value, plugins);
   if (!checked.ok) throw new StoreValidationError(checked.issues);
   const doc = checked.document;
   doc.plugins = doc.plugins.map((p) => (p.id ? p : { ...p, id: deterministicPluginId(p) }));

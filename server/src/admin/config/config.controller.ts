@@ -34,5 +34,5 @@ export class ConfigController {
   version(@Param('n') n: string): Promise<VersionInfo & { document: ConfigDocument }> { return this.config.version(n); }
 
   @Post('versions/:n/rollback') @HttpCode(200) @Roles('operator')
-  rollback(@Param('n') n: string, @CurrentUser() user: AdminPrincipal): Promise<{ version: number; changed: boolean }> { return this.config.rollback(n, user); }
+  rollback(@Param('n') n: string, @Query('message') message: string | undefined, @CurrentUser() user: AdminPrincipal): Promise<{ version: number; changed: boolean }> { return this.config.rollback(n, user, message); }
 }

@@ -9,6 +9,7 @@ import { diffDocuments, formatDiff, isEmptyDiff, type ConfigDiff } from '../../c
 import type { ConfigDocument } from '../../config/schema.js';
 import type { ValidationIssue } from '../../config/validate.js';
 import { GatewayError } from '../../errors/registry.js';
+import { withoutCertificateKeys } from '../../tls/certificates.js';
 import type { ConfigStore, VersionInfo } from '../../store/config-store.js';
 import { ADMIN_PLUGINS, ADMIN_STORE, type PluginRegistry } from '../admin-env.js';
 import { ConfigWriter } from '../common/config-writer.service.js';
@@ -35,7 +36,8 @@ export class ConfigService {
     if (format !== undefined && format !== 'json' && format !== 'yaml') {
       throw new GatewayError('GW_ERR_BAD_REQUEST', "format must be 'json' or 'yaml'", [{ path: '/query/format', message: "expected 'json' or 'yaml'" }]);
     }
-    const { document } = await this.store.current();
+    // Private keys of certificates never leave the gateway, not even encrypted; an apply keeps the stored ones.
+    const document = withoutCertificateKeys((await this.store.current()).document);
     if (format === 'yaml') return { contentType: 'application/yaml; charset=utf-8', body: stringifyYaml(document) };
     return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(document, null, 2) };
   }
@@ -72,13 +74,15 @@ export class ConfigService {
 
   async version(n: string): Promise<VersionInfo & { document: ConfigDocument }> {
     const { info, document } = await this.store.version(versionNumber(n));
-    return { ...info, document };
+    return { ...info, document: withoutCertificateKeys(document) };
   }
 
-  async rollback(n: string, user: AdminPrincipal): Promise<{ version: number; changed: boolean }> {
+  /** `message` (e.g. `gatehouse rollback 12 -m "bad deploy"`) is recorded after the `rollback to vN` prefix, which stays greppable. */
+  async rollback(n: string, user: AdminPrincipal, message?: string): Promise<{ version: number; changed: boolean }> {
     const v = versionNumber(n);
     const { document } = await this.store.version(v);
-    return this.writer.write((s) => s.replace(document, { author: user.username, message: `rollback to v${v}` }));
+    const note = message?.trim() ? `rollback to v${v}: ${message.trim()}` : `rollback to v${v}`;
+    return this.writer.write((s) => s.replace(document, { author: user.username, message: note }));
   }
 
   private check(body: unknown): Checked {
