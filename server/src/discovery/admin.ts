@@ -16,7 +16,7 @@ const Iso = (description: string) => Type.Union([Type.String({ description }), T
 export const DiscoveryStatusSchema = Type.Object(
   {
     upstream: Type.String({ description: 'The upstream whose `discovery` block this is.' }),
-    provider: Type.Union([Type.Literal('dns'), Type.Literal('etcd')], { description: 'The provider named in the block.' }),
+    provider: Type.Union(TARGET_SOURCES.filter((s) => s !== 'config').map((s) => Type.Literal(s)), { description: 'The provider named in the block.' }),
     state: Type.Union([Type.Literal('starting'), Type.Literal('ok'), Type.Literal('error')], {
       description: '`starting`: no answer yet; `ok`: the last refresh succeeded; `error`: it failed and the last known targets stay in use.',
     }),

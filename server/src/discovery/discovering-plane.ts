@@ -6,6 +6,9 @@
  * of the document it was built from.
  *
  * Applies are serialized, so a discovery re-apply can never overtake (and undo) a newer config version.
+ *
+ * Document sources (types.ts `DocumentSource`, e.g. kubernetes-routes.ts) add entities the same way: added
+ * before discovery is reconciled (their upstreams may carry discovery blocks), re-applied when they change.
  */
 import type { ConfigDocument } from '../config/schema.js';
 import type { ProxyPlane, ProxyStats, ResilienceView, ShadowSample } from '../proxy/proxy-plane.js';
@@ -14,6 +17,7 @@ import type { EventListener } from '../observability/events.js';
 import type { LiveListener } from '../observability/live-aggregates.js';
 import type { RecentErrorsView } from '../observability/recent-errors.js';
 import type { DiscoveryLogger, DiscoveryRegistry } from './registry.js';
+import type { DocumentSource } from './types.js';
 
 export class DiscoveringProxyPlane implements ProxyPlane {
   private current: { document: ConfigDocument; version: number } | undefined;
@@ -24,21 +28,28 @@ export class DiscoveringProxyPlane implements ProxyPlane {
     private readonly inner: ProxyPlane,
     private readonly registry: DiscoveryRegistry,
     private readonly logger: DiscoveryLogger,
+    private readonly sources: readonly DocumentSource[] = [],
   ) {
     registry.onChange(() => this.reapply());
+    for (const source of sources) {
+      source.onChange(() => {
+        this.sourceChanged().catch((err: unknown) => logger.error({ source: source.name, err: (err as Error).message }, 'applying a document source change failed'));
+      });
+    }
   }
 
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
     this.current = { document, version };
+    await Promise.all(this.sources.map((s) => s.ready()));
     // Watches of new discovery blocks get a moment to answer, so the new version starts with their targets.
-    await this.registry.reconcile(document);
+    await this.registry.reconcile(this.withSources(document));
     return this.serially(() => this.applyCurrent());
   }
 
   /** Re-applies the current document with the latest discovered targets; false when that state is already live. */
   private reapply(): Promise<boolean> {
     return this.serially(async () => {
-      if (!this.current || this.registry.signature() === this.appliedSignature) return false;
+      if (!this.current || this.signature() === this.appliedSignature) return false;
       const errors = await this.applyCurrent();
       for (const e of errors) this.logger.warn({ path: e.path }, `entity disabled after a discovery change: ${e.message}`);
       return true;
@@ -47,10 +58,26 @@ export class DiscoveringProxyPlane implements ProxyPlane {
 
   private async applyCurrent(): Promise<SnapshotError[]> {
     const { document, version } = this.current!;
-    const signature = this.registry.signature();
-    const errors = await this.inner.apply(this.registry.merge(document), version);
+    const signature = this.signature();
+    const errors = await this.inner.apply(this.registry.merge(this.withSources(document)), version);
     this.appliedSignature = signature;
     return errors;
+  }
+
+  /** The stored document with every source's entities added. */
+  private withSources(document: ConfigDocument): ConfigDocument {
+    return this.sources.reduce((d, s) => s.contribute(d), document);
+  }
+
+  private signature(): string {
+    return this.sources.reduce((sig, s) => `${sig}\n${s.name}:${s.signature()}`, this.registry.signature());
+  }
+
+  /** A source's entities changed: their discovery blocks are reconciled, then the document re-applied. */
+  private async sourceChanged(): Promise<void> {
+    if (!this.current) return;
+    await this.registry.reconcile(this.withSources(this.current.document));
+    await this.reapply();
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {

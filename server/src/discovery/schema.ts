@@ -7,6 +7,13 @@
  * name the same `host:port`); they are never written to the store.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ConsulDiscoverySchema } from './providers/consul-schema.js';
+import { DockerDiscoverySchema } from './providers/docker-schema.js';
+import { KubernetesDiscoverySchema } from './providers/kubernetes-schema.js';
+
+export { ConsulDiscoverySchema, type ConsulDiscoveryConfig } from './providers/consul-schema.js';
+export { DockerDiscoverySchema, type DockerDiscoveryConfig } from './providers/docker-schema.js';
+export { KubernetesDiscoverySchema, type KubernetesDiscoveryConfig } from './providers/kubernetes-schema.js';
 
 const RefreshMillis = (description: string, def: number) =>
   Type.Integer({ minimum: 100, maximum: 86_400_000, default: def, description: `${description} (milliseconds).` });
@@ -80,10 +87,10 @@ export const EtcdDiscoverySchema = Type.Object(
 );
 export type EtcdDiscoveryConfig = Static<typeof EtcdDiscoverySchema>;
 
-export const DiscoverySchema = Type.Union([DnsDiscoverySchema, EtcdDiscoverySchema], {
+export const DiscoverySchema = Type.Union([DnsDiscoverySchema, EtcdDiscoverySchema, DockerDiscoverySchema, ConsulDiscoverySchema, KubernetesDiscoverySchema], {
   description: "Where the upstream's targets are discovered, besides its configured `targets`. Each node discovers on its own.",
 });
 export type DiscoveryConfig = Static<typeof DiscoverySchema>;
 
-export const TARGET_SOURCES = ['config', 'dns', 'etcd'] as const;
+export const TARGET_SOURCES = ['config', 'dns', 'etcd', 'docker', 'consul', 'kubernetes'] as const;
 export type TargetSource = (typeof TARGET_SOURCES)[number];

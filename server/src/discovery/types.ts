@@ -7,6 +7,7 @@
  * branch of DiscoverySchema (schema.ts).
  */
 import type { DiscoveryConfig } from './schema.js';
+import type { ConfigDocument } from '../config/schema.js';
 
 export interface DiscoveredTarget {
   /** `host:port`, `[v6]:port` for IPv6, as in TargetSchema. */
@@ -36,6 +37,44 @@ export interface DiscoveryDefaults {
   etcdEndpoints?: readonly string[];
   /** GATEHOUSE_DNS_SERVERS; undefined: the system resolver. */
   dnsServers?: readonly string[];
+  /** GATEHOUSE_DOCKER_HOST (`unix:///path` or `tcp://host:port`); undefined: unix:///var/run/docker.sock. */
+  dockerHost?: string;
+  /** GATEHOUSE_CONSUL_ADDR (`http(s)://host:port`); undefined: http://127.0.0.1:8500. */
+  consulAddr?: string;
+  /** GATEHOUSE_CONSUL_TOKEN, sent as X-Consul-Token. */
+  consulToken?: string;
+  /** How to reach the Kubernetes API (GATEHOUSE_KUBECONFIG, GATEHOUSE_KUBERNETES_*); empty: in-cluster. */
+  kubernetes?: KubernetesConnection;
+}
+
+/** Where the Kubernetes API is: a kubeconfig file, else an API server URL with a token file, else in-cluster. */
+export interface KubernetesConnection {
+  /** GATEHOUSE_KUBECONFIG: a kubeconfig file, its current context. */
+  kubeconfig?: string;
+  /** GATEHOUSE_KUBERNETES_API_SERVER, e.g. `https://10.0.0.1:6443`. */
+  apiServer?: string;
+  /** GATEHOUSE_KUBERNETES_TOKEN_FILE: a bearer token, re-read as it rotates. */
+  tokenFile?: string;
+  /** GATEHOUSE_KUBERNETES_CA_FILE: the CA bundle that signed the API server's certificate. */
+  caFile?: string;
+}
+
+/**
+ * Contributes entities to the document the proxy runs, besides the stored config (kubernetes-routes.ts turns
+ * Ingresses and HTTPRoutes into services, upstreams and routes). What it adds is never stored: it is
+ * read-only in the admin API, and a stored entity of the same name wins.
+ */
+export interface DocumentSource {
+  readonly name: string;
+  /** `document` with the source's entities added (the same object when there is nothing to add). */
+  contribute(document: ConfigDocument): ConfigDocument;
+  /** Identifies what the source contributes now; the plane re-applies only when it changed. */
+  signature(): string;
+  /** Called (coalesced by the source) when what it contributes changed. */
+  onChange(listener: () => void): void;
+  /** Resolves once the source has answered once (or failed), so the first document carries its entities. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface DiscoveryProvider<C extends DiscoveryConfig = DiscoveryConfig> {

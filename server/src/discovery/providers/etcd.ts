@@ -9,6 +9,7 @@ import { Agent, request } from 'undici';
 import type { EtcdDiscoveryConfig } from '../schema.js';
 import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink, DiscoveryWatch } from '../types.js';
 import { formatTarget, retryDelay } from '../registry.js';
+import { describeNetworkError, WakeableSleep } from './wake-sleep.js';
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -98,7 +99,7 @@ class EtcdWatch implements DiscoveryWatch {
   private endpoint = 0;
   private failures = 0;
   private readonly running: Promise<void>;
-  private sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private readonly sleeper = new WakeableSleep();
 
   constructor(
     private readonly config: EtcdDiscoveryConfig,
@@ -132,7 +133,7 @@ class EtcdWatch implements DiscoveryWatch {
         this.failures++;
         this.endpoint++;
         const delay = retryDelay(this.failures, RETRY_MIN_MS, RETRY_MAX_MS);
-        this.sink.fail(new Error(`etcd ${this.url('')}: ${describe(err)}`), { retryInMs: delay });
+        this.sink.fail(new Error(`etcd ${this.url('')}: ${describeNetworkError(err)}`), { retryInMs: delay });
         await this.sleep(delay);
       }
     }
@@ -217,30 +218,15 @@ class EtcdWatch implements DiscoveryWatch {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.sleeper = undefined;
-        resolve();
-      }, ms);
-      timer.unref();
-      this.sleeper = { timer, resolve };
-    });
+    return this.sleeper.sleep(ms);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.sleeper) {
-      clearTimeout(this.sleeper.timer);
-      this.sleeper.resolve();
-    }
+    this.sleeper.wake();
     await this.running.catch(() => undefined);
     await this.agent.close().catch(() => undefined);
   }
-}
-
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  return e.cause?.code ?? e.code ?? e.message;
 }
 
 export const etcdProvider: DiscoveryProvider<EtcdDiscoveryConfig> = {

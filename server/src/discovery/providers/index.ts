@@ -2,5 +2,8 @@
 import type { DiscoveryProvider } from '../types.js';
 import { dnsProvider } from './dns.js';
 import { etcdProvider } from './etcd.js';
+import { dockerProvider } from './docker.js';
+import { consulProvider } from './consul.js';
+import { kubernetesProvider } from './kubernetes.js';
 
-export const DISCOVERY_PROVIDERS: readonly DiscoveryProvider[] = [dnsProvider as DiscoveryProvider, etcdProvider as DiscoveryProvider];
+export const DISCOVERY_PROVIDERS: readonly DiscoveryProvider[] = [dnsProvider as DiscoveryProvider, etcdProvider as DiscoveryProvider, dockerProvider as DiscoveryProvider, consulProvider as DiscoveryProvider, kubernetesProvider as DiscoveryProvider];
