@@ -29,7 +29,7 @@ import type { RequestContext } from '../plugins/types.js';
 import type { CredentialIndex } from './credential-index.js';
 
 /** Plugin names that authenticate; the snapshot uses it to build each route's `auth` plan. */
-export const AUTH_PLUGIN_NAMES: ReadonlySet<string> = new Set(['key-auth', 'basic-auth', 'hmac-auth', 'jwt', 'oauth2-introspection']);
+export const AUTH_PLUGIN_NAMES: ReadonlySet<string> = new Set(['key-auth', 'basic-auth', 'hmac-auth', 'jwt', 'oauth2-introspection', 'mtls-auth']);
 
 export const IdentityHeadersSchema = Type.Object(
   {
