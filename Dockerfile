@@ -13,6 +13,8 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
+# GATEHOUSE_CONFIG_CACHE's folder in docker-compose.yml; a fresh named volume takes this owner.
+RUN mkdir -p /var/cache/gatehouse && chown node:node /var/cache/gatehouse
 USER node
 EXPOSE 8000 8001
 CMD ["node", "server/dist/main.js"]

@@ -33,6 +33,11 @@ export interface GatewayOptions {
   proxyPort?: number;
   adminPort?: number;
   keepDataDir?: boolean;
+  /**
+   * What "ready" means: the admin API's /health/ready (default), or any answer on the proxy port (a node
+   * started from its config cache opens its admin listener only once the store answers).
+   */
+  ready?: 'admin' | 'proxy';
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
@@ -63,8 +68,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   let ready = false;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      const r = await fetch(`${adminUrl}/health/ready`);
-      if (r.ok) {
+      const r = await fetch(opts.ready === 'proxy' ? `http://127.0.0.1:${proxyPort}/` : `${adminUrl}/health/ready`);
+      await r.arrayBuffer();
+      if (r.ok || opts.ready === 'proxy') {
         ready = true;
         break;
       }

@@ -13,6 +13,15 @@ import type { EventListener } from '../observability/events.js';
 import type { RecentErrorsView } from '../observability/recent-errors.js';
 import type { LiveListener } from '../observability/live-aggregates.js';
 import { GATEHOUSE_VERSION } from '../version.js';
+import type { SnapshotCacheWriter } from './snapshot-cache.js';
+
+/** What the runtime reads from the store (a node started from its cache follows a store that connects later). */
+export type RuntimeStore = Pick<ConfigStore, 'current' | 'onChange' | 'kind'>;
+
+export interface ConfigRuntimeOptions {
+  /** Receives every snapshot applied from the store (runtime/snapshot-cache.ts). */
+  cache?: SnapshotCacheWriter;
+}
 
 
 /** How often a node that failed to read the store retries, and re-checks the version as a safety net. */
@@ -26,6 +35,8 @@ export class ConfigRuntime implements GatewayRuntime {
   private snapshotErrors: SnapshotError[] = [];
   private storeError: string | null = null;
   private routeCount = 0;
+  /** Where the serving snapshot came from: the store, or the local cache while the store was unreachable. */
+  private source: 'store' | 'cache' = 'store';
   private running: Promise<void> | null = null;
   private pending = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -35,17 +46,27 @@ export class ConfigRuntime implements GatewayRuntime {
   private readonly reloads: ReloadStats = { applied: 0, store_errors: 0 };
 
   constructor(
-    private readonly store: ConfigStore,
+    private readonly store: RuntimeStore,
     private readonly proxy: ProxyPlane,
     private readonly logger: Logger,
     private readonly nodeId: string,
+    private readonly options: ConfigRuntimeOptions = {},
   ) {}
 
-  /** Loads the first snapshot (failing start-up if the store cannot be read) and follows changes. */
-  async start(): Promise<void> {
-    await this.rebuild(true);
+  /**
+   * Loads the first snapshot and follows changes. When the store cannot be read, start-up fails unless a
+   * `fallback` (the cached snapshot) is given: it is served and the store retried until it answers.
+   */
+  async start(fallback?: { document: ConfigDocument; version: number }): Promise<void> {
+    try {
+      await this.rebuild(true);
+    } catch (err) {
+      if (!fallback) throw err;
+      await this.install(fallback.document, fallback.version, 'cache');
+      this.scheduleRetry();
+    }
     this.unsubscribe = this.store.onChange((version) => {
-      if (version !== this.version) void this.reload();
+      if (version !== this.version || this.source === 'cache') void this.reload();
     });
   }
 
@@ -91,19 +112,27 @@ export class ConfigRuntime implements GatewayRuntime {
       this.scheduleRetry();
       return;
     }
-    if (!initial && current.version === this.version) return;
+    // A node that started from its cache has applied nothing from the store yet, even at the same version.
+    if (!initial && current.version === this.version && this.source === 'store') return;
+    await this.install(current.document, current.version, 'store');
+  }
+
+  private async install(document: ConfigDocument, version: number, source: 'store' | 'cache'): Promise<void> {
     const t0 = performance.now();
-    const errors = await this.proxy.apply(current.document, current.version);
-    this.version = current.version;
-    this.document = current.document;
+    const errors = await this.proxy.apply(document, version);
+    this.version = version;
+    this.document = document;
+    this.source = source;
     this.snapshotErrors = errors;
-    this.routeCount = current.document.routes.length;
+    this.routeCount = document.routes.length;
     this.appliedAt = new Date();
     this.reloads.applied++;
     const ms = Math.round((performance.now() - t0) * 10) / 10;
-    this.logger.info({ version: current.version, routes: this.routeCount, build_ms: ms, errors: errors.length }, 'config snapshot applied');
+    this.logger.info({ version, routes: this.routeCount, build_ms: ms, errors: errors.length, source }, 'config snapshot applied');
     for (const e of errors) this.logger.warn({ path: e.path }, `entity disabled: ${e.message}`);
-    const event = { kind: 'config', at: this.appliedAt.getTime(), version: current.version, errors: errors.length } as const;
+    // Written after the swap, so the cache only ever holds a snapshot this node actually served.
+    if (source === 'store') void this.options.cache?.write(document, version);
+    const event = { kind: 'config', at: this.appliedAt.getTime(), version, errors: errors.length } as const;
     for (const l of this.configListeners) {
       try {
         l(event);
@@ -187,5 +216,6 @@ export class ConfigRuntime implements GatewayRuntime {
     this.unsubscribe?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.running;
+    await this.options.cache?.flush();
   }
 }

@@ -7,7 +7,7 @@
  * resulting document (schema and references) before committing, so the store never holds a config
  * the snapshot builder would reject.
  */
-import type { ConfigDocument, CredentialConfig, EntityKind } from '../config/schema.js';
+import type { CertificateConfig, ConfigDocument, CredentialConfig, EntityKind } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
 import type { AuditStore } from './audit-store.js';
 
@@ -131,6 +131,19 @@ export interface CredentialStore {
   remove(consumer: string, id: string, meta: WriteMeta): Promise<{ version: number }>;
 }
 
+/**
+ * TLS certificates (issue 9), kept in the document (`certificates`) like credentials. `upsert` is the one
+ * write an ACME manager needs: it creates or replaces the certificate of that name in one locked
+ * transaction. The key arrives already encrypted (tls/certificates.ts `sealCertificate`).
+ */
+export interface CertificateStore {
+  list(): Promise<CertificateConfig[]>;
+  /** Unknown name: StoreNotFoundError. */
+  get(name: string): Promise<CertificateConfig>;
+  upsert(certificate: CertificateConfig, meta: WriteMeta): Promise<{ certificate: CertificateConfig; created: boolean; version: number }>;
+  remove(name: string, meta: WriteMeta): Promise<{ version: number }>;
+}
+
 export interface ConfigStore {
   readonly kind: 'pglite' | 'postgres' | 'file';
   readonly readOnly: boolean;
@@ -140,6 +153,11 @@ export interface ConfigStore {
 
   /** The current document and its version. */
   current(): Promise<{ document: ConfigDocument; version: number }>;
+  /**
+   * The current version alone, without reading its document (at 10,000 routes a document read is
+   * hundreds of milliseconds); optional, `current()` answers the same.
+   */
+  headVersion?(): Promise<number>;
   /** Replaces the whole configuration (declarative apply). Returns the new version, or the current one when nothing changed. */
   replace(document: ConfigDocument, meta: WriteMeta): Promise<{ version: number; changed: boolean }>;
 
@@ -167,6 +185,9 @@ export interface ConfigStore {
 
   /** Credential writes; optional so test doubles of the store need not implement them. */
   readonly credentials?: CredentialStore;
+
+  /** Certificate writes; optional like credentials (the file store has none: it is read-only). */
+  readonly certificates?: CertificateStore;
 
   adminUsers: {
     count(): Promise<number>;

@@ -4,7 +4,7 @@
  * so the foreign keys hold at every step).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { pluginInstanceKey, type ConfigDocument, type ConsumerConfig, type CredentialConfig, type PluginInstanceConfig, type RouteConfig, type ServiceConfig, type UpstreamConfig } from '../config/schema.js';
+import { pluginInstanceKey, type CertificateConfig, type ConfigDocument, type ConsumerConfig, type CredentialConfig, type PluginInstanceConfig, type RouteConfig, type ServiceConfig, type UpstreamConfig } from '../config/schema.js';
 import { canonicalDocument, stableStringify } from './store-common.js';
 
 export type Tx = Prisma.TransactionClient | PrismaClient;
@@ -15,6 +15,16 @@ type UpstreamRow = Prisma.UpstreamGetPayload<{ include: { targets: true } }>;
 type ConsumerRow = Prisma.ConsumerGetPayload<object>;
 type PluginRow = Prisma.PluginInstanceGetPayload<object>;
 type CredentialRow = Prisma.CredentialGetPayload<object>;
+type CertificateRow = Prisma.CertificateGetPayload<object>;
+
+function certificateFromRow(r: CertificateRow): CertificateConfig {
+  return { name: r.name, cert: r.cert, key_encrypted: r.keyEncrypted, snis: r.snis, default: r.isDefault, tags: r.tags };
+}
+
+function certificateToRow(c: CertificateConfig): Prisma.CertificateUncheckedCreateInput {
+  // The store's write path refuses a certificate without a key before this point (prisma-config-store.ts).
+  return { name: c.name, cert: c.cert, keyEncrypted: c.key_encrypted ?? '', snis: c.snis, isDefault: c.default, tags: c.tags };
+}
 
 /** Optional fields are omitted rather than null, as in a document. */
 function opt<K extends string, V>(key: K, v: V | null): { [P in K]?: V } {
@@ -37,6 +47,10 @@ function serviceFromRow(r: ServiceRow): ServiceConfig {
     retry_budget: (r.retryBudget as ServiceConfig['retry_budget'] | null) ?? { ratio: 0.2, min_per_second: 10 },
     enabled: r.enabled,
     ...opt('openapi', r.openapi as ServiceConfig['openapi'] | null),
+    tls_verify: r.tlsVerify,
+    ...(r.caCertificates.length ? { ca_certificates: r.caCertificates } : {}),
+    ...opt('tls_server_name', r.tlsServerName),
+    ...opt('client_certificate', r.clientCertificate),
     tags: r.tags,
   };
 }
@@ -57,6 +71,10 @@ function serviceToRow(s: ServiceConfig): Prisma.ServiceUncheckedCreateInput {
     retryBudget: s.retry_budget,
     enabled: s.enabled,
     openapi: (s.openapi as Prisma.InputJsonValue | undefined) ?? Prisma.DbNull,
+    tlsVerify: s.tls_verify ?? true,
+    caCertificates: s.ca_certificates ?? [],
+    tlsServerName: s.tls_server_name ?? null,
+    clientCertificate: s.client_certificate ?? null,
     tags: s.tags,
   };
 }
@@ -210,6 +228,7 @@ export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
   const consumers = await tx.consumer.findMany();
   const plugins = await tx.pluginInstance.findMany();
   const credentials = await tx.credential.findMany();
+  const certificates = await tx.certificate.findMany();
   return canonicalDocument({
     _format_version: '1',
     services: services.map(serviceFromRow),
@@ -219,21 +238,33 @@ export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
     plugins: plugins.map(pluginFromRow),
     // Omitted when empty, so documents of gateways without credentials read as before.
     ...(credentials.length ? { credentials: credentials.map(credentialFromRow) } : {}),
+    ...(certificates.length ? { certificates: certificates.map(certificateFromRow) } : {}),
   });
 }
 
 interface KindDiff<T> {
+  /** `creates` and `updates` together. */
   upserts: T[];
+  /** Keys the tables do not hold yet: inserted in bulk. */
+  creates: T[];
+  /** Keys the tables hold, with another content. */
+  updates: T[];
   deletes: string[];
 }
 
 function diffKind<T>(before: readonly T[], after: readonly T[], key: (e: T) => string): KindDiff<T> {
   const old = new Map(before.map((e) => [key(e), stableStringify(e)]));
-  const next = new Set(after.map(key));
-  return {
-    upserts: after.filter((e) => old.get(key(e)) !== stableStringify(e)),
-    deletes: [...old.keys()].filter((k) => !next.has(k)),
-  };
+  const next = new Set<string>();
+  const creates: T[] = [];
+  const updates: T[] = [];
+  for (const e of after) {
+    const k = key(e);
+    next.add(k);
+    const stored = old.get(k);
+    if (stored === undefined) creates.push(e);
+    else if (stored !== stableStringify(e)) updates.push(e);
+  }
+  return { upserts: [...creates, ...updates], creates, updates, deletes: [...old.keys()].filter((k) => !next.has(k)) };
 }
 
 export interface DocumentDiff {
@@ -243,6 +274,7 @@ export interface DocumentDiff {
   consumers: KindDiff<ConsumerConfig>;
   plugins: KindDiff<PluginInstanceConfig>;
   credentials: KindDiff<CredentialConfig>;
+  certificates: KindDiff<CertificateConfig>;
 }
 
 export function diffDocuments(before: ConfigDocument, after: ConfigDocument): DocumentDiff {
@@ -253,6 +285,7 @@ export function diffDocuments(before: ConfigDocument, after: ConfigDocument): Do
     consumers: diffKind(before.consumers, after.consumers, (e) => e.username),
     plugins: diffKind(before.plugins, after.plugins, (e) => e.id ?? ''),
     credentials: diffKind(before.credentials ?? [], after.credentials ?? [], (e) => e.id),
+    certificates: diffKind(before.certificates ?? [], after.certificates ?? [], (e) => e.name),
   };
 }
 
@@ -260,40 +293,53 @@ export function isEmptyDiff(d: DocumentDiff): boolean {
   return Object.values(d).every((k: KindDiff<unknown>) => k.upserts.length === 0 && k.deletes.length === 0);
 }
 
-/** Writes a diff; plugin deletes go first so a replacement instance can take over the same scope. */
+/**
+ * Rows per multi-row INSERT: 1,000 routes of 14 columns stay well under PostgreSQL's 65,535 bind
+ * parameters, and a 10,000-route apply is ten statements instead of ten thousand round trips.
+ */
+const INSERT_CHUNK = 1_000;
+
+async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await write(rows.slice(i, i + INSERT_CHUNK));
+}
+
+function targetRows(u: UpstreamConfig): Prisma.TargetCreateManyInput[] {
+  return u.targets.map((t, position) => ({ upstreamName: u.name, position, target: t.target, weight: t.weight, tags: t.tags }));
+}
+
+/**
+ * Writes a diff; plugin deletes go first so a replacement instance can take over the same scope. New keys
+ * are inserted in bulk; changed ones are updated row by row (a declarative apply changes few entities in
+ * place, while a large rename or first import is all inserts).
+ */
 export async function writeDiff(tx: Prisma.TransactionClient, d: DocumentDiff): Promise<void> {
   if (d.plugins.deletes.length) await tx.pluginInstance.deleteMany({ where: { id: { in: d.plugins.deletes } } });
-  for (const s of d.services.upserts) {
-    const data = serviceToRow(s);
-    await tx.service.upsert({ where: { name: s.name }, create: data, update: data });
-  }
-  for (const u of d.upstreams.upserts) {
-    const data = upstreamToRow(u);
-    await tx.upstream.upsert({ where: { name: u.name }, create: data, update: data });
+  await inChunks(d.services.creates, (c) => tx.service.createMany({ data: c.map(serviceToRow) }));
+  for (const s of d.services.updates) await tx.service.update({ where: { name: s.name }, data: serviceToRow(s) });
+  await inChunks(d.upstreams.creates, (c) => tx.upstream.createMany({ data: c.map(upstreamToRow) }));
+  await inChunks(d.upstreams.creates.flatMap(targetRows), (c) => tx.target.createMany({ data: c }));
+  for (const u of d.upstreams.updates) {
+    await tx.upstream.update({ where: { name: u.name }, data: upstreamToRow(u) });
     await tx.target.deleteMany({ where: { upstreamName: u.name } });
-    if (u.targets.length) {
-      await tx.target.createMany({
-        data: u.targets.map((t, position) => ({ upstreamName: u.name, position, target: t.target, weight: t.weight, tags: t.tags })),
-      });
-    }
+    if (u.targets.length) await tx.target.createMany({ data: targetRows(u) });
   }
-  for (const c of d.consumers.upserts) {
-    const data = consumerToRow(c);
-    await tx.consumer.upsert({ where: { username: c.username }, create: data, update: data });
-  }
-  for (const r of d.routes.upserts) {
-    const data = routeToRow(r);
-    await tx.route.upsert({ where: { name: r.name }, create: data, update: data });
-  }
-  for (const p of d.plugins.upserts) {
+  await inChunks(d.consumers.creates, (c) => tx.consumer.createMany({ data: c.map(consumerToRow) }));
+  for (const c of d.consumers.updates) await tx.consumer.update({ where: { username: c.username }, data: consumerToRow(c) });
+  await inChunks(d.routes.creates, (c) => tx.route.createMany({ data: c.map(routeToRow) }));
+  for (const r of d.routes.updates) await tx.route.update({ where: { name: r.name }, data: routeToRow(r) });
+  await inChunks(d.plugins.creates, (c) => tx.pluginInstance.createMany({ data: c.map(pluginToRow) }));
+  for (const p of d.plugins.updates) {
     const data = pluginToRow(p);
-    await tx.pluginInstance.upsert({ where: { id: data.id }, create: data, update: data });
+    await tx.pluginInstance.update({ where: { id: data.id }, data });
   }
   // Credentials after consumers (their parent); deletes first so a new credential can reuse a lookup key.
   if (d.credentials.deletes.length) await tx.credential.deleteMany({ where: { id: { in: d.credentials.deletes } } });
-  for (const c of d.credentials.upserts) {
-    const data = credentialToRow(c);
-    await tx.credential.upsert({ where: { id: c.id }, create: data, update: data });
+  await inChunks(d.credentials.creates, (c) => tx.credential.createMany({ data: c.map(credentialToRow) }));
+  for (const c of d.credentials.updates) await tx.credential.update({ where: { id: c.id }, data: credentialToRow(c) });
+  if (d.certificates.deletes.length) await tx.certificate.deleteMany({ where: { name: { in: d.certificates.deletes } } });
+  for (const c of d.certificates.upserts) {
+    const data = certificateToRow(c);
+    await tx.certificate.upsert({ where: { name: c.name }, create: data, update: data });
   }
   if (d.routes.deletes.length) await tx.route.deleteMany({ where: { name: { in: d.routes.deletes } } });
   if (d.services.deletes.length) await tx.service.deleteMany({ where: { name: { in: d.services.deletes } } });

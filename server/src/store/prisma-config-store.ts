@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkDocument } from '../config/check.js';
-import { ENTITY_KINDS, emptyDocument, pluginInstanceKey, type ConfigDocument, type CredentialConfig, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import { ENTITY_KINDS, emptyDocument, pluginInstanceKey, type CertificateConfig, type ConfigDocument, type CredentialConfig, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import type { Prisma } from '../generated/prisma/client.js';
@@ -15,6 +15,7 @@ import {
   StoreNotFoundError,
   StoreValidationError,
   type AdminUserRecord,
+  type CertificateStore,
   type ConfigStore,
   type CredentialStore,
   type Entity,
@@ -142,6 +143,10 @@ export class PrismaConfigStore implements ConfigStore {
     return state.version;
   }
 
+  headVersion(): Promise<number> {
+    return this.stateVersion().catch(rethrowStoreError);
+  }
+
   async current(): Promise<{ document: ConfigDocument; version: number }> {
     // The version's own document is one consistent read; the tables are the source for writes.
     const rows = await this.backend.prisma.$queryRaw<{ version: number; document: ConfigDocument | null }[]>`
@@ -197,7 +202,7 @@ export class PrismaConfigStore implements ConfigStore {
   }
 
   async replace(document: ConfigDocument, meta: WriteMeta): Promise<{ version: number; changed: boolean }> {
-    const r = await this.write(meta, (before) => ({ document: carryCredentials(cloneDocument(document), before) }));
+    const r = await this.write(meta, (before) => ({ document: carryCertificates(carryCredentials(cloneDocument(document), before), before) }));
     return { version: r.version, changed: r.changed };
   }
 
@@ -344,6 +349,40 @@ export class PrismaConfigStore implements ConfigStore {
     },
   };
 
+  readonly certificates: CertificateStore = {
+    list: async (): Promise<CertificateConfig[]> => (await this.current()).document.certificates ?? [],
+    get: async (name: string): Promise<CertificateConfig> => {
+      const found = (await this.certificates.list()).find((c) => c.name === name);
+      if (!found) throw new StoreNotFoundError('certificates' as EntityKind, name);
+      return found;
+    },
+    upsert: async (certificate: CertificateConfig, meta: WriteMeta) => {
+      if (certificate.key_encrypted === undefined) throw new StoreValidationError([{ path: '/key_encrypted', message: 'a certificate needs its (encrypted) private key' }]);
+      let created = false;
+      const r = await this.write(meta, (doc) => {
+        const list = (doc.certificates ??= []);
+        const i = list.findIndex((c) => c.name === certificate.name);
+        created = i < 0;
+        if (created) list.push(certificate);
+        else list[i] = certificate;
+        return { document: doc };
+      });
+      const found = (r.document.certificates ?? []).find((c) => c.name === certificate.name);
+      if (!found) throw new StoreNotFoundError('certificates' as EntityKind, certificate.name);
+      return { certificate: found, created, version: r.version };
+    },
+    remove: async (name: string, meta: WriteMeta): Promise<{ version: number }> => {
+      const r = await this.write(meta, (doc) => {
+        const list = doc.certificates ?? [];
+        const i = list.findIndex((c) => c.name === name);
+        if (i < 0) throw new StoreNotFoundError('certificates' as EntityKind, name);
+        list.splice(i, 1);
+        return { document: doc };
+      });
+      return { version: r.version };
+    },
+  };
+
   readonly adminUsers = {
     count: async (): Promise<number> => this.backend.prisma.adminUser.count(),
     list: async (): Promise<AdminUserRecord[]> => (await this.backend.prisma.adminUser.findMany({ orderBy: [{ createdAt: 'asc' }, { username: 'asc' }] })).map(adminUserRecord),
@@ -414,5 +453,29 @@ export function carryCredentials(next: ConfigDocument, before: ConfigDocument): 
   }
   const revoked = new Map(current.filter((c) => c.revoked_at !== undefined).map((c) => [c.id, c.revoked_at!]));
   if (revoked.size) next.credentials = next.credentials.map((c) => (c.revoked_at === undefined && revoked.has(c.id) ? { ...c, revoked_at: revoked.get(c.id)! } : c));
+  return next;
+}
+
+/**
+ * Exports never carry private keys, so a declarative apply meets certificates without one:
+ * - a document without a `certificates` key keeps the stored ones;
+ * - a certificate without `key_encrypted` keeps the stored key of the same name;
+ * - one without a key and without a stored certificate of its name is refused.
+ */
+export function carryCertificates(next: ConfigDocument, before: ConfigDocument): ConfigDocument {
+  const current = before.certificates ?? [];
+  if (next.certificates === undefined) {
+    if (current.length) next.certificates = current;
+    return next;
+  }
+  const keys = new Map(current.map((c) => [c.name, c.key_encrypted]));
+  const missing: ValidationIssue[] = [];
+  next.certificates = next.certificates.map((c, i) => {
+    if (c.key_encrypted !== undefined) return c;
+    const stored = keys.get(c.name);
+    if (stored === undefined) missing.push({ path: `/certificates/${i}/key_encrypted`, message: `certificate '${c.name}' has no private key (and none is stored under its name)` });
+    return { ...c, key_encrypted: stored };
+  });
+  if (missing.length) throw new StoreValidationError(missing);
   return next;
 }

@@ -4,7 +4,7 @@
  * referrer lookups for deletes.
  */
 import { createHash } from 'node:crypto';
-import { CredentialSchema, ENTITY_KINDS, TargetSchema, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import { CertificateSchema, CredentialSchema, ENTITY_KINDS, TargetSchema, pluginInstanceKey, type ConfigDocument, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
 import type { ValidationIssue } from '../config/validate.js';
 import type { Entity, ListQuery, Page } from './config-store.js';
 
@@ -63,6 +63,7 @@ export function canonicalDocument(doc: ConfigDocument): ConfigDocument {
     consumers: [...doc.consumers].sort((a, b) => compareStrings(a.username, b.username)),
     plugins: [...doc.plugins].sort((a, b) => compareStrings(pluginSortKey(a), pluginSortKey(b))),
     ...(doc.credentials?.length ? { credentials: [...doc.credentials].sort((a, b) => compareStrings(a.id, b.id)) } : {}),
+    ...(doc.certificates?.length ? { certificates: [...doc.certificates].sort(byName) } : {}),
   };
 }
 
@@ -161,6 +162,7 @@ function orderedLike(keys: readonly string[], e: Record<string, unknown>): Recor
 
 const TARGET_KEYS = Object.keys(TargetSchema.properties);
 const CREDENTIAL_KEYS = Object.keys(CredentialSchema.properties);
+const CERTIFICATE_KEYS = Object.keys(CertificateSchema.properties);
 
 /** Puts entity fields back in schema order; jsonb columns return object keys in their own order. */
 export function orderDocumentKeys(doc: ConfigDocument): ConfigDocument {
@@ -176,5 +178,6 @@ export function orderDocumentKeys(doc: ConfigDocument): ConfigDocument {
     });
   }
   if (doc.credentials !== undefined) out.credentials = doc.credentials.map((c) => orderedLike(CREDENTIAL_KEYS, c as unknown as Record<string, unknown>));
+  if (doc.certificates !== undefined) out.certificates = doc.certificates.map((c) => orderedLike(CERTIFICATE_KEYS, c as unknown as Record<string, unknown>));
   return out as unknown as ConfigDocument;
 }
