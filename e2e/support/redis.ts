@@ -15,6 +15,8 @@ export interface RedisServer {
   /** Starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** The running server's process id (to pause it with SIGSTOP), undefined while killed. */
+  readonly pid: number | undefined;
 }
 
 function ping(port: number): Promise<boolean> {
@@ -50,5 +52,14 @@ export async function startRedis(): Promise<RedisServer> {
     await killAndWait(c);
   };
   await launch();
-  return { port, url: `redis://127.0.0.1:${port}`, kill, restart: launch, stop: kill };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    restart: launch,
+    stop: kill,
+    get pid() {
+      return child?.pid;
+    },
+  };
 }

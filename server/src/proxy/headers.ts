@@ -15,12 +15,14 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
   'proxy-authorization',
   'proxy-authenticate',
+  // Only meaningful with `Upgrade: h2c`, which the gateway never passes on (proxy-server.ts).
+  'http2-settings',
 ]);
 
 /**
  * Request headers the gateway writes itself, so the client's copies are dropped while copying:
  * the forwarding set (re-composed from trust decisions), Host (target or preserved), Via (appended),
- * X-Request-Id (validated), Expect (Node answers 100-continue itself; undici refuses to forward it),
+ * X-Request-Id (validated), X-Real-IP (set to the resolved client address), Expect (Node answers 100-continue itself; undici refuses to forward it),
  * and the default identity headers of the auth plugins (auth/gate.ts): dropped on EVERY route, with or
  * without an auth plugin, so an upstream that trusts X-Consumer-* can never receive a client's forgery
  * (the auth gate sets the genuine values afterwards through setUpstreamHeader; renamed identity headers
@@ -35,6 +37,7 @@ export const GATEWAY_REQUEST_HEADERS: ReadonlySet<string> = new Set([
   'forwarded',
   'via',
   'x-request-id',
+  'x-real-ip',
   'expect',
   'x-consumer-id',
   'x-consumer-username',

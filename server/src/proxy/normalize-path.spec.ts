@@ -17,7 +17,13 @@ describe('normalizePath', () => {
     ['/a%2fb', '/a%2Fb'],
     ['/a%20b', '/a%20b'],
     ['/%7E', '/~'],
-    ['/a//b', '/a//b'],
+    ['/a//b', '/a/b'],
+    ['//admin', '/admin'],
+    ['/a///b//', '/a/b/'],
+    ['/public//../admin', '/admin'],
+    ['/a/%2e%2e//b', '/b'],
+    ['/a;b', '/a;b'],
+    ['/a\\b', '/a\\b'],
     ['/a/.hidden', '/a/.hidden'],
     ['/a/..b', '/a/..b'],
     ['/a%00', null],
@@ -29,6 +35,33 @@ describe('normalizePath', () => {
   ];
   it.each(cases)('%j → %j', (input, expected) => {
     expect(normalizePath(input)).toBe(expected);
+  });
+});
+
+describe('normalizePath, strict', () => {
+  const cases: [string, string | null][] = [
+    ['/admin', '/admin'],
+    ['//admin', '/admin'],
+    ['/public/../admin', '/admin'],
+    ['/%61dmin', '/admin'],
+    ['/a%20b', '/a%20b'],
+    ['/admin;x=1', null],
+    ['/public/..;/admin', null],
+    ['/public\\..\\admin', null],
+    ['/admin%2Fx', null],
+    ['/admin%2fx', null],
+    ['/public%2F..%2Fadmin', null],
+    ['/admin%5Cx', null],
+    ['/admin%3Bx', null],
+  ];
+  it.each(cases)('%j → %j', (input, expected) => {
+    expect(normalizePath(input, true)).toBe(expected);
+  });
+
+  it('the target parser passes strictness on; the query may hold anything', () => {
+    expect(parseRequestTarget('GET', '/a%2Fb?x=%2F;y', true)).toBeNull();
+    expect(parseRequestTarget('GET', '/a/b?x=%2F;y\\', true)).toEqual({ path: '/a/b', query: 'x=%2F;y\\', authority: undefined });
+    expect(parseRequestTarget('GET', '/a%2Fb', false)?.path).toBe('/a%2Fb');
   });
 });
 

@@ -18,6 +18,7 @@ for (let c = 0; c < 128; c++) {
   if (/[A-Za-z0-9\-._~]/.test(ch)) UNRESERVED[c] = 1;
 }
 const HEX = '0123456789ABCDEF';
+const MULTI_SLASH = /\/{2,}/g;
 
 function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -29,17 +30,25 @@ function hexValue(c: number): number {
 /**
  * Normalises an origin-form path. Returns `null` when the path is unacceptable: not starting with `/`,
  * containing NUL (raw or `%00`), or carrying a malformed percent-escape. `%2F` stays encoded on purpose,
- * so an encoded slash never creates a new segment.
+ * so an encoded slash never creates a new segment. Repeated slashes are merged (as nginx and Envoy's edge
+ * settings do): many upstreams merge them, and `//admin` must not route differently from `/admin`.
+ *
+ * `strict` also refuses what upstream frameworks read in incompatible ways: `;` (path parameters, cut off
+ * by Java servlet containers), `\` (a slash to some servers), and `%2F`, `%5C`, `%3B` (decoded into those by
+ * others). Those spellings could reach a resource other than the one the route was matched for.
  */
-export function normalizePath(p: string): string | null {
+export function normalizePath(p: string, strict = false): string | null {
   if (p.charCodeAt(0) !== 47) return null;
   let needsWork = false;
-  // The fast path: most paths have neither escapes nor dot segments and are returned untouched.
+  let prev = 0;
+  // The fast path: most paths have neither escapes, dot segments nor repeated slashes, and are returned untouched.
   for (let i = 0; i < p.length; i++) {
     const c = p.charCodeAt(i);
     if (c === 37) needsWork = true;
-    else if (c === 46 && p.charCodeAt(i - 1) === 47) needsWork = true;
+    else if ((c === 46 || c === 47) && prev === 47) needsWork = true;
     else if (c === 0) return null;
+    else if (strict && (c === 59 || c === 92)) return null;
+    prev = c;
   }
   if (!needsWork) return p;
   let decoded = '';
@@ -51,6 +60,7 @@ export function normalizePath(p: string): string | null {
     if (hi < 0 || lo < 0) return null;
     const v = hi * 16 + lo;
     if (v === 0) return null;
+    if (strict && (v === 0x2f || v === 0x5c || v === 0x3b)) return null;
     decoded += p.slice(last, i);
     // Escapes of reserved characters keep their meaning; only their hex case is made canonical.
     decoded += v < 128 && UNRESERVED[v] === 1 ? String.fromCharCode(v) : '%' + HEX[hi]! + HEX[lo]!;
@@ -58,10 +68,10 @@ export function normalizePath(p: string): string | null {
     last = i + 1;
   }
   decoded += p.slice(last);
-  return removeDotSegments(decoded);
+  return removeDotSegments(decoded.includes('//') ? decoded.replace(MULTI_SLASH, '/') : decoded);
 }
 
-/** RFC 3986 §5.2.4 for paths that start with `/`; `..` never climbs above the root. Empty segments are kept. */
+/** RFC 3986 §5.2.4 for paths that start with `/`; `..` never climbs above the root. */
 export function removeDotSegments(path: string): string {
   if (path.indexOf('/.') === -1) return path;
   const segs = path.split('/');
@@ -87,7 +97,7 @@ export function removeDotSegments(path: string): string {
  * (`http://host/p`, whose authority the caller compares with Host) and `*` for OPTIONS. Returns `null`
  * for anything else, which the proxy answers with 400 GW_ERR_BAD_PATH.
  */
-export function parseRequestTarget(method: string, target: string): ParsedTarget | null {
+export function parseRequestTarget(method: string, target: string, strict = false): ParsedTarget | null {
   let authority: string | undefined;
   let rest = target;
   const c0 = target.charCodeAt(0);
@@ -112,7 +122,7 @@ export function parseRequestTarget(method: string, target: string): ParsedTarget
   const q = rest.indexOf('?');
   const rawPath = q === -1 ? rest : rest.slice(0, q);
   const query = q === -1 ? '' : rest.slice(q + 1);
-  const path = normalizePath(rawPath);
+  const path = normalizePath(rawPath, strict);
   if (path === null) return null;
   return { path, query, authority };
 }
