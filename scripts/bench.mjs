@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// `npm run bench`: the router micro-benchmark (1 vs 10,000 routes), then ../shared/bench/run-peers.sh with
-// the gateway (DB-less, plain proxying, no plugins) as an extra entry next to nginx, HAProxy, Caddy and the
-// Node gateways, each pinned to one core. Pass `--quick` for short runs; PEERS=none measures only ours.
+// `npm run bench`: the router micro-benchmark (1 vs 10,000 routes), the suite (scripts/bench/suite.mjs:
+// ratios against bare @fastify/http-proxy and the direct upstream, the production pipeline, 10,000 routes,
+// open-loop latency, config apply; writes bench-results/latest.md and latest.svg), then
+// ../shared/bench/run-peers.sh with the gateway (DB-less, plain proxying, no plugins) as an extra entry next
+// to nginx, HAProxy, Caddy and the Node gateways, each pinned to one core. Pass `--quick` for short runs;
+// PEERS=none measures only ours; `--no-suite` or `--no-peers` skips a part.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +16,12 @@ const node = process.execPath;
 
 const routerBench = path.join(root, 'server/dist/proxy/router.bench.js');
 if (existsSync(routerBench)) spawnSync(node, [routerBench], { stdio: 'inherit' });
+
+if (!process.argv.includes('--no-suite')) {
+  const suite = spawnSync(node, [path.join(root, 'scripts/bench/suite.mjs'), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  if (suite.status !== 0) process.exit(suite.status ?? 1);
+}
+if (process.argv.includes('--no-peers')) process.exit(0);
 
 const peers = path.resolve(root, '../shared/bench/run-peers.sh');
 if (!existsSync(peers)) {

@@ -6,44 +6,12 @@
  * Which worker served a request is read from the access log (stdout): each line carries the worker's node id
  * (`<node>-w<slot>`) and the request id the client got back in `X-Request-Id`.
  */
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { children, servedBy, waitFor } from '../support/cluster.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres.js';
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** request id → node id, from the access-log lines printed so far. */
-function servedBy(logs: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of logs.split('\n')) {
-    if (!line.startsWith('{') || !line.includes('"request_id"')) continue;
-    try {
-      const entry = JSON.parse(line) as { request_id?: string; node?: string };
-      if (entry.request_id && entry.node) map.set(entry.request_id, entry.node);
-    } catch {
-      /* a partial line */
-    }
-  }
-  return map;
-}
 
 describe('cluster mode (GATEHOUSE_WORKERS=2)', () => {
   let pg: PostgresInstance;

@@ -15,6 +15,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { children, servedBy, waitFor } from '../support/cluster.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres.js';
@@ -28,38 +29,6 @@ function selfSigned(cn: string): { cert: string; key: string } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** request id → node id, from the access-log lines printed so far. */
-function servedBy(logs: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of logs.split('\n')) {
-    if (!line.startsWith('{') || !line.includes('"request_id"')) continue;
-    try {
-      const entry = JSON.parse(line) as { request_id?: string; node?: string };
-      if (entry.request_id && entry.node) map.set(entry.request_id, entry.node);
-    } catch {
-      /* a partial line */
-    }
-  }
-  return map;
 }
 
 function refused(port: number): Promise<string> {

@@ -36,6 +36,8 @@ import { ENTITY_CONTROLLERS } from './entities/entities.controller.js';
 import { EntitiesService } from './entities/entities.service.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { CredentialsService } from './credentials/credentials.service.js';
+import { CertificatesController } from './certificates/certificates.controller.js';
+import { CertificatesService } from './certificates/certificates.service.js';
 import { ApplicationsService } from './developers/applications.service.js';
 import { DevelopersController, MyApisController, MyApplicationsController } from './developers/developers.controller.js';
 import { ApisService, OPENAPI_DOCUMENTS } from './developers/apis.service.js';
@@ -61,6 +63,10 @@ import type { LiveHub } from '../observability/live-hub.js';
 import { LIVE_HUB } from './live/live-hub.token.js';
 import { ADMIN_DISCOVERY, DiscoveryController } from '../discovery/admin.js';
 import type { DiscoveryView } from '../discovery/types.js';
+import { ImportController } from './import/import.controller.js';
+import { ImportService } from './import/import.service.js';
+import { ADMIN_ACME, AcmeController } from '../tls/acme-admin.js';
+import type { AcmeManager } from '../tls/acme.js';
 
 export interface AdminModuleDeps {
   store: ConfigStore;
@@ -77,6 +83,8 @@ export interface AdminModuleDeps {
   liveHub?: LiveHub;
   /** Service discovery state (discovery/registry.ts); provided as ADMIN_DISCOVERY, null when the node runs none. */
   discovery?: DiscoveryView;
+  /** Automatic certificates (tls/acme.ts); provided as ADMIN_ACME, null when ACME is off. */
+  acme?: Pick<AcmeManager, 'status'>;
 }
 
 /** Login attempts allowed per client IP and window. */
@@ -95,12 +103,13 @@ export class AdminModule {
       { provide: DASHBOARD_INDEX, useValue: deps.dashboardIndex },
       { provide: LIVE_HUB, useValue: deps.liveHub ?? null },
       { provide: ADMIN_DISCOVERY, useValue: deps.discovery ?? null },
+      { provide: ADMIN_ACME, useValue: deps.acme ?? null },
     ];
     return {
       module: AdminModule,
       imports: [PassportModule, JwtModule.register({}), ThrottlerModule.forRoot({ throttlers: THROTTLERS, errorMessage: throttleMessage, ...(deps.throttlerStorage ? { storage: deps.throttlerStorage } : {}) })],
-      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, DevelopersController, MyApplicationsController, MyApisController, NestedController, ConfigController, SystemController, OpenApiController,
-        ResilienceController, TrafficController, RecentErrorsController, EventsController, AuditController, DiscoveryController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
+      controllers: [AuthController, AdminUsersController, ...ENTITY_CONTROLLERS, CredentialsController, CertificatesController, DevelopersController, MyApplicationsController, MyApisController, NestedController, ConfigController, SystemController, OpenApiController,
+        ResilienceController, TrafficController, RecentErrorsController, EventsController, AuditController, DiscoveryController, ImportController, AcmeController, metricsPublicFromEnv() ? PublicMetricsController : MetricsController],
       providers: [
         ...values,
         createJwtStrategy(deps.auth.strategyName),
@@ -108,6 +117,7 @@ export class AdminModule {
         ConfigWriter,
         EntitiesService,
         CredentialsService,
+        CertificatesService,
         DevelopersService,
         ApplicationsService,
         UsageService,
@@ -117,6 +127,7 @@ export class AdminModule {
         // Read once when the admin app is built (process start), as the other GATEHOUSE_* settings.
         { provide: DEVELOPER_SETTINGS, useValue: developerSettingsFromEnv() },
         ConfigService,
+        ImportService,
         SystemService,
         AdminEventBus,
         ResilienceService,

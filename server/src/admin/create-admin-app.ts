@@ -21,6 +21,7 @@ import { AdminModule } from './admin.module.js';
 import { LiveHub } from '../observability/live-hub.js';
 import { attachLiveSocket } from './live/live-socket.js';
 import type { DiscoveryView } from '../discovery/types.js';
+import type { AcmeManager } from '../tls/acme.js';
 
 export type { AdminEnv } from './admin-env.js';
 
@@ -45,6 +46,8 @@ export interface AdminAppDeps {
   live?: { nodeId: string; redisUrl?: string; graceMs?: number };
   /** Service discovery state for GET /discovery and the targets' `source`; none when unset. */
   discovery?: DiscoveryView;
+  /** Automatic certificates for GET /acme (tls/acme.ts); off when unset. */
+  acme?: Pick<AcmeManager, 'status'>;
 }
 
 export interface RegisteredRoute {
@@ -134,6 +137,7 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
       dashboardIndex: serveDashboard ? dashboardDir : null,
       throttlerStorage: deps.throttlerStorage,
       discovery: deps.discovery,
+      acme: deps.acme,
     }),
     adapter,
     { logger: nestLogger(deps.logger), abortOnError: false, bodyParser: false },

@@ -101,8 +101,31 @@ export function checkDocument(input: unknown, plugins: ReadonlyMap<string, Plugi
   });
 
   checkCredentials(doc, consumers, issues);
+  checkCertificates(doc, issues);
 
   return issues.length ? { ok: false, issues } : { ok: true, document: doc };
+}
+
+/** Certificates (issue 9): unique names, one default at most, each server name on one certificate. */
+function checkCertificates(doc: ConfigDocument, issues: ValidationIssue[]): void {
+  const names = new Set<string>();
+  const snis = new Map<string, string>();
+  let defaultAt: string | undefined;
+  (doc.certificates ?? []).forEach((c, i) => {
+    const at = `/certificates/${i}`;
+    if (names.has(c.name)) issues.push({ path: `${at}/name`, message: `duplicate name '${c.name}'` });
+    names.add(c.name);
+    if (c.default) {
+      if (defaultAt !== undefined) issues.push({ path: `${at}/default`, message: `certificate '${defaultAt}' is already the default` });
+      defaultAt ??= c.name;
+    }
+    c.snis.forEach((sni, j) => {
+      const lc = sni.toLowerCase();
+      const owner = snis.get(lc);
+      if (owner !== undefined) issues.push({ path: `${at}/snis/${j}`, message: `'${sni}' is already served by certificate '${owner}'` });
+      else snis.set(lc, c.name);
+    });
+  });
 }
 
 /** Credentials (issue 3): consumer references, unique ids and lookup keys, the fields each kind needs. */

@@ -3,6 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv } from './env.js';
 
 describe('loadEnv', () => {
+  it('reads GATEHOUSE_WORKERS and GATEHOUSE_CONFIG_CACHE', () => {
+    expect(loadEnv({}).workers).toBe(1);
+    expect(loadEnv({ GATEHOUSE_WORKERS: '3', DATABASE_URL: 'postgres://x/y' }).workers).toBe(3);
+    expect(loadEnv({ GATEHOUSE_WORKERS: 'auto', DATABASE_URL: 'postgres://x/y' }).workers).toBeGreaterThanOrEqual(1);
+    for (const bad of ['0', '-1', '1.5', 'many']) expect(() => loadEnv({ GATEHOUSE_WORKERS: bad, DATABASE_URL: 'postgres://x/y' })).toThrow('GATEHOUSE_WORKERS');
+    // Several processes on one embedded PGlite folder would corrupt it.
+    expect(() => loadEnv({ GATEHOUSE_WORKERS: '2' })).toThrow(/GATEHOUSE_WORKERS: cluster mode needs DATABASE_URL/);
+    expect(loadEnv({ GATEHOUSE_DATA_DIR: '/var/lib/gh' }).configCache).toBe('/var/lib/gh/config-cache.json');
+    expect(loadEnv({ GATEHOUSE_CONFIG_CACHE: '/tmp/c.json' }).configCache).toBe('/tmp/c.json');
+    expect(loadEnv({ GATEHOUSE_CONFIG_CACHE: 'off' }).configCache).toBeUndefined();
+  });
+
   it('uses the embedded defaults', () => {
     const env = loadEnv({});
     expect(env.proxyListen).toEqual({ host: '0.0.0.0', port: 8000 });
@@ -28,6 +40,16 @@ describe('loadEnv', () => {
   it('parses listen addresses, IPv6 and bare ports', () => {
     expect(loadEnv({ GATEHOUSE_PROXY_LISTEN: '[::1]:9000' }).proxyListen).toEqual({ host: '::1', port: 9000 });
     expect(loadEnv({ GATEHOUSE_ADMIN_LISTEN: '9001' }).adminListen).toEqual({ host: '127.0.0.1', port: 9001 });
+  });
+
+  it('places the HTTPS listener on 8443 of the proxy host unless told otherwise; off disables it; h2c only when set', () => {
+    expect(loadEnv({}).proxyTls).toEqual({ host: '0.0.0.0', port: 8443, mode: 'auto' });
+    expect(loadEnv({ GATEHOUSE_PROXY_LISTEN: '[::1]:9000', GATEHOUSE_PROXY_TLS_PORT: '9443', GATEHOUSE_PROXY_TLS: 'on' }).proxyTls).toEqual({ host: '::1', port: 9443, mode: 'on' });
+    expect(loadEnv({ GATEHOUSE_PROXY_TLS_PORT: '127.0.0.1:443' }).proxyTls).toEqual({ host: '127.0.0.1', port: 443, mode: 'auto' });
+    expect(loadEnv({ GATEHOUSE_PROXY_TLS: 'off' }).proxyTls).toBeUndefined();
+    expect(() => loadEnv({ GATEHOUSE_PROXY_TLS: 'maybe' })).toThrow('GATEHOUSE_PROXY_TLS');
+    expect(loadEnv({}).proxyH2c).toBeUndefined();
+    expect(loadEnv({ GATEHOUSE_PROXY_LISTEN: '127.0.0.1:8000', GATEHOUSE_PROXY_H2C_PORT: '8081' }).proxyH2c).toEqual({ host: '127.0.0.1', port: 8081 });
   });
 
   it('turns the demo off in production and DB-less modes', () => {
@@ -105,5 +127,24 @@ describe('loadEnv: tracing', () => {
     expect(() => loadEnv({ GATEHOUSE_ACCESS_LOG_FIELDS: 'status,authorization' })).toThrow('GATEHOUSE_ACCESS_LOG_FIELDS');
     expect(() => loadEnv({ GATEHOUSE_ACCESS_LOG_HTTP_URL: 'ftp://x' })).toThrow('GATEHOUSE_ACCESS_LOG_HTTP_URL');
     expect(() => loadEnv({ GATEHOUSE_ACCESS_LOG_MAX_FILES: '0' })).toThrow('GATEHOUSE_ACCESS_LOG_MAX_FILES');
+  });
+});
+
+describe('docker and consul discovery environment', () => {
+  it('reads GATEHOUSE_DOCKER_HOST, GATEHOUSE_CONSUL_ADDR and GATEHOUSE_CONSUL_TOKEN', () => {
+    const none = loadEnv({}).discovery;
+    expect([none.dockerHost, none.consulAddr, none.consulToken]).toEqual([undefined, undefined, undefined]);
+    const env = loadEnv({ GATEHOUSE_DOCKER_HOST: 'unix:///run/user/1000/docker.sock', GATEHOUSE_CONSUL_ADDR: 'https://consul.internal:8501', GATEHOUSE_CONSUL_TOKEN: ' s3cr3t ' });
+    expect(env.discovery).toMatchObject({ dockerHost: 'unix:///run/user/1000/docker.sock', consulAddr: 'https://consul.internal:8501', consulToken: 's3cr3t' });
+    expect(loadEnv({ GATEHOUSE_DOCKER_HOST: 'tcp://10.0.0.5:2375' }).discovery.dockerHost).toBe('tcp://10.0.0.5:2375');
+    // Like CONSUL_HTTP_ADDR, a bare host:port means http.
+    expect(loadEnv({ GATEHOUSE_CONSUL_ADDR: '10.0.0.9:8500' }).discovery.consulAddr).toBe('http://10.0.0.9:8500');
+  });
+
+  it('stops on a Docker host or Consul address it cannot use, naming the variable', () => {
+    expect(() => loadEnv({ GATEHOUSE_DOCKER_HOST: '/var/run/docker.sock' })).toThrow('GATEHOUSE_DOCKER_HOST');
+    expect(() => loadEnv({ GATEHOUSE_DOCKER_HOST: 'tcp://10.0.0.5' })).toThrow('GATEHOUSE_DOCKER_HOST');
+    expect(() => loadEnv({ GATEHOUSE_DOCKER_HOST: 'ssh://me@host' })).toThrow(EnvError);
+    expect(() => loadEnv({ GATEHOUSE_CONSUL_ADDR: 'http://consul:8500/v1' })).toThrow('GATEHOUSE_CONSUL_ADDR');
   });
 });

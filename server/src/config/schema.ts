@@ -36,7 +36,11 @@ export const ServiceSchema = Type.Object(
           'The host may name an upstream, which then balances the requests.',
       }),
     ),
-    protocol: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('https')], { description: 'Protocol used to reach the upstream.' })),
+    protocol: Type.Optional(
+      Type.Union([Type.Literal('http'), Type.Literal('https'), Type.Literal('grpc'), Type.Literal('grpcs')], {
+        description: 'Protocol used to reach the upstream: `grpc` is HTTP/2 without TLS (prior knowledge, h2c), `grpcs` HTTP/2 over TLS; both pass gRPC calls through with their trailers.',
+      }),
+    ),
     host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Upstream host name or address, or the name of an upstream entity.' })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Upstream port.' })),
     path: Type.Optional(Type.String({ pattern: '^/', description: 'Path prefix prepended to every request sent upstream.' })),
@@ -67,6 +71,28 @@ export const ServiceSchema = Type.Object(
       },
     ),
     enabled: Type.Boolean({ default: true, description: 'A disabled service answers 503 on all its routes.' }),
+    tls_verify: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description: "Verify the upstream's certificate (https, grpcs): chain to `ca_certificates` (else the system's CAs) and host name. A failed check answers 502 `GW_ERR_UPSTREAM_TLS`.",
+      }),
+    ),
+    ca_certificates: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 65_536, pattern: '-----BEGIN CERTIFICATE-----', description: 'A PEM bundle of one or more CA certificates.' }), {
+        maxItems: 32,
+        description: "CAs that upstream certificates must chain to, instead of the system's (not secrets; exported as they are).",
+      }),
+    ),
+    tls_server_name: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$',
+        maxLength: 253,
+        description: "Server name sent in the TLS handshake (SNI) and checked against the upstream's certificate. Default: the Host sent upstream (the target's host, or the client's with preserve_host).",
+      }),
+    ),
+    client_certificate: Type.Optional(
+      Name("Name of a `certificates` entity presented to the upstream as the gateway's client certificate (mutual TLS); its private key stays encrypted at rest and is never exported."),
+    ),
     openapi: Type.Optional(
       Type.Object(
         {
@@ -98,6 +124,8 @@ export const HeaderMatchSchema = Type.Record(
   Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }),
   Type.Array(Type.String({ maxLength: 1024 }), { minItems: 1, maxItems: 32 }),
   {
+    // Without it TypeBox checks only the keys matching the name pattern: `{"": {}}` passed unchecked (found by check.fuzz.spec.ts).
+    additionalProperties: false,
     description:
       'Header name → accepted values. A value starting with `~*` is a case-insensitive regex, `~` a regex; otherwise an exact, case-insensitive match. All named headers must match.',
   },
@@ -170,6 +198,7 @@ export const HealthchecksSchema = Type.Object(
         http_path: Type.String({ pattern: '^/', maxLength: 2048, default: '/', description: 'Path (and query) requested by a probe.' }),
         headers: Type.Optional(
           Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String({ maxLength: 1024 }), {
+            additionalProperties: false,
             description: 'Extra request headers sent with every probe, e.g. a Host header.',
           }),
         ),
@@ -285,6 +314,34 @@ export const CredentialSchema = Type.Object(
 );
 export type CredentialConfig = Static<typeof CredentialSchema>;
 
+/**
+ * A TLS certificate of the proxy's HTTPS listener (issue 9), chosen per handshake by SNI. The private key
+ * is never held in clear: `key_encrypted` is AES-256-GCM under the credential encryption key
+ * (auth/secrets.ts), and the admin API and export never return it. See tls/.
+ */
+export const CertificateSchema = Type.Object(
+  {
+    name: Name('Unique name of the certificate (an ACME manager upserts by this name).'),
+    cert: Type.String({ minLength: 1, maxLength: 65_536, pattern: '-----BEGIN CERTIFICATE-----', description: 'PEM chain: the leaf first, then intermediates.' }),
+    key_encrypted: Type.Optional(
+      Type.String({
+        pattern: '^v1\\.',
+        maxLength: 65_536,
+        description: 'The PEM private key encrypted with AES-256-GCM (`v1.iv.tag.ciphertext`). Omitted in exports; a document applied without it keeps the stored key of the same name.',
+      }),
+    ),
+    snis: Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', maxLength: 253 }), {
+      default: [],
+      maxItems: 100,
+      description: 'Server names this certificate answers: exact (`api.example.com`) or one-label wildcard (`*.example.com`). Exact names win over wildcards.',
+    }),
+    default: Type.Boolean({ default: false, description: 'Served when the client sends no SNI or one no certificate lists. At most one certificate may be the default; without one such handshakes fail.' }),
+    tags: Tags,
+  },
+  { additionalProperties: false, $id: 'Certificate', description: 'A certificate and (encrypted) private key for the HTTPS listener.' },
+);
+export type CertificateConfig = Static<typeof CertificateSchema>;
+
 export const PluginInstanceSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ format: 'uuid', description: 'Assigned by the store; files may omit it (an instance is identified by plugin name and scope).' })),
@@ -315,6 +372,8 @@ export const ConfigDocumentSchema = Type.Object(
     // Optional so documents written before credentials existed stay valid; a declarative apply that omits
     // the key keeps the stored credentials (see store/prisma-config-store.ts `replace`).
     credentials: Type.Optional(Type.Array(CredentialSchema, { description: "Consumers' credentials (hashed or encrypted; never clear secrets)." })),
+    // Optional for the same reason as credentials: a document without the key keeps the stored certificates.
+    certificates: Type.Optional(Type.Array(CertificateSchema, { description: 'TLS certificates of the HTTPS listener (private keys encrypted).' })),
   },
   { additionalProperties: false, $id: 'ConfigDocument', description: 'The whole gateway configuration.' },
 );

@@ -10,6 +10,7 @@ export const ERRORS = {
   GW_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'The upstream refused or dropped the connection' },
   GW_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, title: 'The upstream sent an invalid response' },
   GW_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'The upstream did not answer in time' },
+  GW_ERR_UPSTREAM_TLS: { status: 502, title: "The upstream's TLS handshake failed (certificate not trusted, wrong name, or client certificate refused)" },
   GW_ERR_NO_HEALTHY_TARGET: { status: 503, title: 'The upstream has no target to send the request to' },
   GW_ERR_SERVICE_DISABLED: { status: 503, title: 'The service is disabled' },
   GW_ERR_NO_SERVICE: { status: 503, title: 'The route has no service' },
@@ -29,6 +30,7 @@ export const ERRORS = {
   GW_ERR_LENGTH_REQUIRED: { status: 411, title: 'A Content-Length header is required for a request body on this route' },
   GW_ERR_URI_TOO_LONG: { status: 414, title: 'The request target is longer than the gateway accepts' },
   GW_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are larger than the gateway accepts' },
+  GW_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The client did not send the complete request in time' },
   // Request validation (issue 6): `errors` lists { in, pointer, message } per failing field.
   GW_ERR_REQUEST_INVALID: { status: 400, title: 'The request does not match the schema of this route' },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body has a content type this route does not accept' },
@@ -52,6 +54,8 @@ export const ERRORS = {
   GW_ERR_DEVELOPER_INVITE_INVALID: { status: 400, title: 'The invitation token is invalid, expired or already used' },
   GW_ERR_DEVELOPER_LIMIT: { status: 409, title: 'The developer has reached the number of applications or keys allowed' },
   GW_ERR_CONFIG_INVALID: { status: 400, title: 'The configuration is invalid' },
+  // Importers (POST /config/import/:format): the file is not a configuration of the named format.
+  GW_ERR_IMPORT_INVALID: { status: 422, title: 'The file cannot be imported: it is not a configuration of this format' },
   GW_ERR_STORE_UNAVAILABLE: { status: 503, title: 'The config store is unavailable' },
   // Authentication and authorization (issue 3): 401 = who are you?, 403 = known but not allowed.
   GW_ERR_AUTH_MISSING: { status: 401, title: 'Credentials are required' },
@@ -64,6 +68,13 @@ export const ERRORS = {
   GW_ERR_AUTH_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large to be verified' },
   GW_ERR_AUTH_FORBIDDEN: { status: 403, title: 'The consumer is not allowed to use this route' },
   GW_ERR_AUTH_SCOPE: { status: 403, title: 'The token lacks a required scope' },
+  // Client certificates (mtls-auth)
+  GW_ERR_MTLS_NOT_TLS: { status: 401, title: 'This route requires a client certificate, which needs HTTPS; the request came over plain HTTP' },
+  GW_ERR_MTLS_CERT_MISSING: { status: 401, title: 'This route requires a client certificate and none was presented' },
+  GW_ERR_MTLS_CERT_UNTRUSTED: { status: 401, title: 'The client certificate is not issued by a CA this route trusts' },
+  GW_ERR_MTLS_CERT_EXPIRED: { status: 401, title: 'The client certificate has expired or is not yet valid' },
+  GW_ERR_MTLS_CERT_REVOKED: { status: 401, title: 'The client certificate has been revoked' },
+  GW_ERR_MTLS_NO_CONSUMER: { status: 401, title: 'The client certificate identifies no consumer' },
   // Bearer tokens (jwt, oauth2-introspection): one code per reason a token is refused
   GW_ERR_AUTH_TOKEN_TOO_LARGE: { status: 401, title: 'The token is larger than allowed' },
   GW_ERR_AUTH_TOKEN_MALFORMED: { status: 401, title: 'The token is not a well-formed JWS compact serialization' },

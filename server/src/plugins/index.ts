@@ -8,6 +8,7 @@ import responseHeaders from './response-headers/plugin.js';
 import keyAuth from './key-auth/plugin.js';
 import basicAuth from './basic-auth/plugin.js';
 import hmacAuth from './hmac-auth/plugin.js';
+import mtlsAuth from './mtls-auth/plugin.js';
 import acl from './acl/plugin.js';
 import jwt from './jwt/plugin.js';
 import oauth2Introspection from './oauth2-introspection/plugin.js';
@@ -26,8 +27,9 @@ import cors from './cors/plugin.js';
 import ipRestriction from './ip-restriction/plugin.js';
 import botDetection from './bot-detection/plugin.js';
 import redirect from './redirect/plugin.js';
+import httpsRedirect from './https-redirect/plugin.js';
 import compression from './compression/plugin.js';
 
-const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, acl, loadShedding, requestSizeLimiting, circuitBreaker, proxyCache, requestValidator, trafficSplit, mirror, requestTransformer, responseTransformer, cors, ipRestriction, botDetection, redirect, compression];
+const BUILT_IN: PluginDefinition[] = [requestTermination, responseHeaders, keyAuth, jwt, oauth2Introspection, rateLimiting, concurrencyLimit, basicAuth, hmacAuth, mtlsAuth, acl, loadShedding, requestSizeLimiting, circuitBreaker, proxyCache, requestValidator, trafficSplit, mirror, requestTransformer, responseTransformer, cors, ipRestriction, botDetection, redirect, httpsRedirect, compression];
 
 export const PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map(BUILT_IN.map((p) => [p.name, p]));

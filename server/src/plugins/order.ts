@@ -11,10 +11,12 @@ export const PLUGIN_ORDER: readonly { name: string; why: string }[] = [
   { name: 'bot-detection', why: 'two precompiled regex tests on the User-Agent: a refusal that needs no credentials, before CORS and auth' },
   { name: 'cors', why: 'preflights carry no credentials, so they are answered before request-termination, redirect and auth; its response phase then adds CORS headers to every answer, refusals included, so the page can read them' },
   { name: 'request-termination', why: 'answers without touching anything else; runs before auth so a maintenance window needs no credentials' },
+  { name: 'https-redirect', why: 'sends plain-HTTP clients to HTTPS before anything else answers or reads credentials (which should not travel in clear); after cors so a refused preflight still reads; its response phase only adds HSTS' },
   { name: 'redirect', why: 'answers with a redirect without touching anything else; before auth, since a moved URL needs no credentials to learn where it went' },
   { name: 'request-size-limiting', why: 'a Content-Length comparison needing no credentials; before auth so an oversized body is refused before any verification (hmac-auth may buffer the body)' },
   // Authentication (issue 3): cheapest first, so in `any` mode a request with an API key never pays for a
   // scrypt or HMAC verification; all before acl, which needs the consumer they set.
+  { name: 'mtls-auth', why: 'the client certificate was checked once per connection (cached): one WeakMap lookup per request, the cheapest auth of all, so first' },
   { name: 'key-auth', why: 'one HMAC + one map lookup; the cheapest credential, tried first in any-of mode' },
   { name: 'hmac-auth', why: 'HMAC over a few headers; may buffer the body only on routes that validate it' },
   { name: 'basic-auth', why: 'scrypt verification is slow by design (cached per snapshot), so it runs after the cheap ones' },

@@ -60,6 +60,8 @@ export interface RequestContext {
   readonly startedAt: number;
   /** The client address after applying the trusted-proxy list (never a spoofed X-Forwarded-For). */
   readonly clientIp: string;
+  /** `https` when the client used TLS here or a trusted proxy says so (X-Forwarded-Proto); optional for test doubles. */
+  readonly scheme?: 'http' | 'https';
   readonly method: string;
   /** Host without port, lower case. */
   host: string;

@@ -12,12 +12,14 @@ import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { CredentialKeys } from '../auth/secrets.js';
 import { buildSnapshot } from './snapshot.js';
 import { ProxyServer } from './proxy-server.js';
+import { listenerClientCas } from '../plugins/mtls-auth/listener-ca.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventListener, GatewayEvent } from '../observability/events.js';
 import type { LiveAggregator, LiveListener, LiveSecond } from '../observability/live-aggregates.js';
 import { recentErrors, type RecentErrorsView } from '../observability/recent-errors.js';
 import type { AccessLogSettings } from '../observability/access-log.js';
 import type { TracingSettings } from '../observability/tracing.js';
+import type { ClientLimits } from './client-limits.js';
 import { clearShadowSamples, purgeCache, resilienceView, shadowSamples, subscribeResilienceEvents, type ResilienceView, type ShadowSample } from './resilience-view.js';
 
 export type { ResilienceView, ShadowSample };
@@ -31,7 +33,8 @@ export interface ProxyStats {
 export interface ProxyPlane {
   /** Builds a snapshot from `document` and swaps it in; resolves with the entities it had to disable. */
   apply(document: ConfigDocument, version: number): Promise<SnapshotError[]>;
-  listen(host: string, port: number): Promise<void>;
+  /** `fd`: listen on an inherited, already bound socket instead (cluster mode). */
+  listen(host: string, port: number, fd?: number): Promise<void>;
   /** Stops accepting, drains in-flight requests for up to `graceMs`, then closes. */
   close(graceMs: number): Promise<void>;
   /** The latest counters (the worker reports them every 250 ms). */
@@ -71,10 +74,14 @@ export class InProcessProxyPlane implements ProxyPlane {
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
     const snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
     this.proxy.swap(snapshot);
-    return snapshot.errors;
+    // Certificates that cannot be used (e.g. sealed under another GATEHOUSE_SECRET_KEY) are reported like disabled entities.
+    const tlsErrors = await this.proxy.setCertificates(document.certificates, listenerClientCas(document));
+    if (tlsErrors.length === 0) return snapshot.errors;
+    const names = (document.certificates ?? []).map((c) => c.name);
+    return [...snapshot.errors, ...tlsErrors.map((e) => ({ path: `/certificates/${names.indexOf(e.certificate)}`, message: `certificate '${e.certificate}' unusable: ${e.message}` }))];
   }
-  listen(host: string, port: number): Promise<void> {
-    return this.proxy.listen(host, port);
+  listen(host: string, port: number, fd?: number): Promise<void> {
+    return this.proxy.listen(host, port, fd);
   }
   close(graceMs: number): Promise<void> {
     return this.proxy.close(graceMs);
@@ -133,24 +140,33 @@ export interface ProxyWorkerData {
   /** Request size limits of the listener (see ProxyServerOptions); undefined: the defaults. */
   maxHeaderSize?: number;
   maxUriLength?: number;
+  /** Client timeouts and connection caps (proxy/client-limits.ts); undefined: the defaults. */
+  clientLimits?: ClientLimits;
   /** Request metrics (observability/request-metrics.ts, GATEHOUSE_METRICS); undefined: on. */
   requestMetrics?: boolean;
   /** The access log (observability/access-log.ts); undefined: none. */
   accessLog?: AccessLogSettings;
   /** OpenTelemetry tracing (observability/tracing.ts); undefined: off. */
   tracing?: TracingSettings;
+  /** The HTTPS listener (ProxyServerOptions.tls; `fd`: the cluster's shared socket); undefined: none. */
+  tls?: { host: string; port: number; mode: 'auto' | 'on'; fd?: number };
+  /** Prior-knowledge h2c listener (ProxyServerOptions.h2c); undefined: none. */
+  h2c?: { host: string; port: number; fd?: number };
+  /** Answer ACME HTTP-01 challenges (tls/acme-challenge.ts); undefined: ACME is off. */
+  acme?: boolean;
 }
 
 export type ToWorker =
   | { type: 'apply'; id: number; document: ConfigDocument; version: number }
-  | { type: 'listen'; id: number; host: string; port: number }
+  | { type: 'listen'; id: number; host: string; port: number; fd?: number }
   | { type: 'close'; id: number; graceMs: number }
   | { type: 'resilience'; id: number }
   | { type: 'purge-cache'; id: number; key?: string }
   | { type: 'shadow-samples'; id: number; route?: string }
   | { type: 'clear-shadow-samples'; id: number; route?: string }
   | { type: 'metrics'; id: number }
-  | { type: 'recent-errors'; id: number; route?: string; limit?: number };
+  | { type: 'recent-errors'; id: number; route?: string; limit?: number }
+  | { type: 'acme-challenge'; id: number; token: string; keyAuthorization?: string };
 
 /**
  * `result` carries the answer of the requests that have one (`resilience`: a ResilienceView, `purge-cache`
@@ -232,8 +248,8 @@ export class WorkerProxyPlane implements ProxyPlane {
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
     return (await this.call({ type: 'apply', id: this.nextId++, document, version })).errors ?? [];
   }
-  async listen(host: string, port: number): Promise<void> {
-    await this.call({ type: 'listen', id: this.nextId++, host, port });
+  async listen(host: string, port: number, fd?: number): Promise<void> {
+    await this.call({ type: 'listen', id: this.nextId++, host, port, ...(fd !== undefined ? { fd } : {}) });
   }
   async close(graceMs: number): Promise<void> {
     if (this.exited) return;
@@ -258,6 +274,10 @@ export class WorkerProxyPlane implements ProxyPlane {
   }
   async metricsText(): Promise<string> {
     return (await this.call({ type: 'metrics', id: this.nextId++ })).result as string;
+  }
+  /** An ACME HTTP-01 answer for this node's listeners (undefined: forget it); see tls/acme.ts. */
+  async setAcmeChallenge(token: string, keyAuthorization: string | undefined): Promise<void> {
+    await this.call({ type: 'acme-challenge', id: this.nextId++, token, ...(keyAuthorization !== undefined ? { keyAuthorization } : {}) });
   }
   async recentErrors(route?: string, limit?: number): Promise<RecentErrorsView> {
     return (await this.call({ type: 'recent-errors', id: this.nextId++, ...(route !== undefined ? { route } : {}), ...(limit !== undefined ? { limit } : {}) })).result as RecentErrorsView;

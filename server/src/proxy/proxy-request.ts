@@ -25,7 +25,8 @@ import {
 } from './headers.js';
 import { parseRequestTarget } from './normalize-path.js';
 import type { CompiledRoute, CompiledService, PhaseChains, ChainEntry, Snapshot } from './snapshot.js';
-import { classifyUpstreamError, IDEMPOTENT_METHODS, UpstreamWriteTimeoutError } from './upstream-pool.js';
+import { classifyUpstreamError, IDEMPOTENT_METHODS, underlyingTlsError, UpstreamWriteTimeoutError } from './upstream-pool.js';
+import { grpcMessageOf, grpcStatusOf, isGrpcContentType, takeGrpcStatus } from './grpc.js';
 import { unmapIPv4, type TrustedProxies } from './trusted-proxies.js';
 import type { TunnelHandler } from './websocket.js';
 
@@ -34,6 +35,8 @@ export interface ProxyHost {
   readonly trusted: TrustedProxies;
   readonly logger: PluginLogger;
   readonly tunnel: TunnelHandler;
+  /** Refuse paths upstreams read differently (`;`, `\`, `%2F`, `%5C`); see client-limits.ts. */
+  readonly strictPaths: boolean;
   /** Access log, metrics, tracing, error tracking: told when each request begins and ends. */
   readonly observer: RequestObserver | undefined;
 }
@@ -159,6 +162,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private hRequestId: string | undefined = undefined;
   private hConnection: string | undefined = undefined;
   private hUpgrade: string | undefined = undefined;
+  /** The client speaks gRPC (Content-Type application/grpc…): errors are answered gRPC-shaped, trailers kept. */
+  grpcCall = false;
+  /** gRPC status fields an upstream put in its head (a trailers-only answer), re-sent as trailers. */
+  private grpcHeadStatus: OutgoingHttpHeaders | undefined = undefined;
 
   constructor(
     private readonly server: ProxyHost,
@@ -171,6 +178,15 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.startedAt = performance.now();
     this.method = req.method ?? 'GET';
     this.chains = snapshot.globalChains;
+  }
+
+  /**
+   * `https` when the client reached this gateway over TLS, or a trusted proxy in front says so
+   * (X-Forwarded-Proto); else `http`. Computed on demand: only https-redirect asks.
+   */
+  get scheme(): 'http' | 'https' {
+    if ((this.req.socket as { encrypted?: boolean }).encrypted) return 'https';
+    return this.trustedPeer && this.hXfProto !== undefined && this.hXfProto.trim().toLowerCase() === 'https' ? 'https' : 'http';
   }
 
   get locals(): Record<string, unknown> {
@@ -199,6 +215,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
           hostCount++;
           this.hostHeader = v;
           break;
+        case ':authority':
+          // HTTP/2 (compatibility API): the authority stands for Host unless the client also sent one.
+          if (hostCount === 0) this.hostHeader = v;
+          break;
         case 'via':
           this.hVia = this.hVia === undefined ? v : `${this.hVia}, ${v}`;
           break;
@@ -226,6 +246,9 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
         case 'upgrade':
           this.hUpgrade = v;
           break;
+        case 'content-type':
+          if (isGrpcContentType(v)) this.grpcCall = true;
+          break;
         case 'content-length':
           if (v !== '0') this.hasBody = true;
           break;
@@ -234,6 +257,8 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
           break;
       }
     }
+    // HTTP/2 announces a body by not ending the stream with the headers; there may be no content-length.
+    if (this.req.httpVersionMajor === 2) this.hasBody = !(this.req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders;
     const sock = this.req.socket;
     this.peer = unmapIPv4(sock.remoteAddress ?? '');
     this.trustedPeer = this.server.trusted.has(this.peer);
@@ -243,7 +268,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.server.observer?.begin(this);
 
     if (hostCount > 1) return this.sendProblem('GW_ERR_AMBIGUOUS_HOST', 'several Host headers');
-    const target = parseRequestTarget(this.method, this.req.url ?? '');
+    const target = parseRequestTarget(this.method, this.req.url ?? '', this.server.strictPaths);
     if (target === null) return this.sendProblem('GW_ERR_BAD_PATH');
     if (target.authority !== undefined) {
       if (hostCount === 0) this.hostHeader = target.authority;
@@ -419,17 +444,17 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     t.active++;
     if (this.attempts++ === 0) this.upstreamStartAt = performance.now();
     if (this.hasBody) this.writeTimer = setTimeout(onWriteTimeout, service.writeTimeout, this);
-    service.pools.get(t)!.dispatch(
-      {
-        path: this.upstreamPath,
-        method: this.upMethod ?? this.method,
-        headers: this.upstreamHeaders,
-        body: this.hasBody ? (this.bodyBuffer ?? this.req) : null,
-        headersTimeout: service.readTimeout,
-        bodyTimeout: service.readTimeout,
-      },
-      this,
-    );
+    const opts: Dispatcher.DispatchOptions & { servername?: string | undefined } = {
+      path: this.upstreamPath,
+      method: this.upMethod ?? this.method,
+      headers: this.upstreamHeaders,
+      body: this.hasBody ? (this.bodyBuffer ?? this.req) : null,
+      headersTimeout: service.readTimeout,
+      bodyTimeout: service.readTimeout,
+      // undici takes the TLS server name per request (its types omit it); undefined: from the Host header.
+      servername: service.tlsServerName,
+    };
+    service.pools.get(t)!.dispatch(opts, this);
   }
 
   /**
@@ -443,14 +468,22 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const connTokens = connectionTokens(this.hConnection);
     const remove = this.upRemove;
     const set = this.upSet;
+    const h2 = this.req.httpVersionMajor === 2;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
+      // HTTP/2 pseudo-headers (`:method`, `:authority`, …) never go to an HTTP/1.1 upstream.
+      if (name.charCodeAt(0) === 58) continue;
       const lc = name.toLowerCase();
       if (HOP_BY_HOP.has(lc) || GATEWAY_REQUEST_HEADERS.has(lc)) continue;
+      // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 §8.2.3), added below.
+      if (h2 && lc === 'cookie') continue;
       if (connTokens !== undefined && connTokens.includes(lc)) continue;
       if (remove !== undefined && remove.has(lc)) continue;
       if (set !== undefined && indexOfName(set, lc) !== -1) continue;
       out.push(name, raw[i + 1]!);
+    }
+    if (h2 && this.req.headers.cookie !== undefined && (remove === undefined || !remove.has('cookie')) && (set === undefined || indexOfName(set, 'cookie') === -1)) {
+      out.push('cookie', this.req.headers.cookie);
     }
     const proto = (this.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const trusted = this.trustedPeer;
@@ -466,7 +499,11 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     out.push('forwarded', trusted && this.hForwarded !== undefined ? `${this.hForwarded}, ${fwd}` : fwd);
     out.push('via', this.hVia !== undefined ? `${this.hVia}, ${VIA_VALUE}` : VIA_VALUE);
     out.push('x-request-id', this.requestId);
+    // The resolved client address (through trusted proxies only), replacing whatever the client sent.
+    out.push('x-real-ip', this.clientIp);
     if (this.upgrade !== undefined && this.hUpgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.hUpgrade);
+    // The one TE value HTTP/2 allows; gRPC servers refuse calls without it (it is dropped above as hop-by-hop).
+    if (this.grpcCall) out.push('te', 'trailers');
     if (set !== undefined) for (let i = 0; i < set.length; i += 2) out.push(set[i]!, set[i + 1]!);
     return out;
   }
@@ -489,6 +526,8 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // undici reports interim answers (103 Early Hints…) here too; only the final one is the response.
+    if (statusCode < 200) return;
     this.upstreamHeadAt = performance.now();
     this.upstreamFailure = undefined;
     const service = this.service!;
@@ -505,6 +544,9 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     }
     if (this.guardActive) this.settleGuard(statusCode, undefined);
     stripResponseHopByHop(headers);
+    // A trailers-only gRPC answer carries its status in the head; sent as trailers after a head without it,
+    // since a head written before the body cannot end the HTTP/2 stream by itself.
+    if (this.grpcCall && headers['grpc-status'] !== undefined) this.grpcHeadStatus = takeGrpcStatus(headers);
     this.status = statusCode;
     this.responseHeaders = headers as OutgoingHttpHeaders;
     if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
@@ -535,11 +577,21 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers?: IncomingHttpHeaders): void {
     this.upstreamEndAt = performance.now();
     this.releaseTarget();
     if (this.chain !== undefined) this.chain.end(0, undefined);
-    else this.res.end();
+    else {
+      // Trailers (gRPC's status above all) pass through; HTTP/1.1 clients get them only on chunked responses.
+      if (this.grpcHeadStatus !== undefined) this.res.addTrailers(this.grpcHeadStatus);
+      if (trailers !== undefined && !this.finished) {
+        for (const _ in trailers) {
+          this.res.addTrailers(trailers as OutgoingHttpHeaders);
+          break;
+        }
+      }
+      this.res.end();
+    }
     const taps = this.taps;
     if (taps !== undefined) {
       this.taps = undefined;
@@ -554,8 +606,18 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.clearWriteTimer();
     if (this.finished || this.headSent) {
       this.abortTaps();
+      if (this.finished) return;
+      // A gRPC client reads a status from trailers even mid-stream; a reset would only say "internal error".
+      if (this.grpcCall && this.chain === undefined) {
+        const failure = classifyUpstreamError(err);
+        this.errorCode = failure.code;
+        this.upstreamFailure = failure.kind;
+        this.res.addTrailers({ 'grpc-status': String(grpcStatusOf(502)), 'grpc-message': grpcMessageOf(failure.code, err.message) });
+        this.res.end();
+        return;
+      }
       // The status line is gone: the only honest signal left is a truncated response.
-      if (!this.finished) this.res.destroy(err);
+      this.res.destroy(err);
       return;
     }
     if (this.abortCode !== undefined) {
@@ -580,6 +642,15 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     }
     this.abortTaps();
     if (this.guardActive) this.settleGuard(0, failure.kind);
+    if (failure.code === 'GW_ERR_UPSTREAM_TLS') {
+      // A configuration fault the operator must see with OpenSSL's reason.
+      const tlsErr = underlyingTlsError(err) ?? err;
+      this.server.logger.warn(
+        { request_id: this.requestId, service: service.name, target: this.targetAddress, tls_error: (tlsErr as { code?: string }).code, reason: tlsErr.message },
+        'upstream TLS handshake failed',
+      );
+      return this.sendProblem(failure.code, tlsErr.message);
+    }
     this.sendProblem(failure.code, err.message);
   }
 
@@ -698,6 +769,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private endAnswered(): void {
     if (this.finished || this.headSent) return;
     const body = this.earlyBody;
+    if (this.grpcCall && (this.status < 200 || this.status > 299)) {
+      // A plugin's refusal (401, 429, …) as the gRPC status a client library can read.
+      return this.sendGrpcError(this.status, undefined, answerMessage(body));
+    }
     if (body !== undefined) {
       const n = Buffer.byteLength(body);
       this.responseHeaders!['content-length'] = n;
@@ -712,6 +787,12 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     if (this.finished || this.headSent) return;
     const p = problem(code, { request_id: this.requestId, instance: this.path || undefined, ...(detail ? { detail } : {}) });
     if (status !== undefined) p.status = status;
+    if (this.grpcCall) {
+      this.errorCode = code;
+      this.responseHeaders = {};
+      if (this.pendingResp !== undefined) this.applyPendingResponseHeaders();
+      return this.sendGrpcError(p.status, code, detail ?? p.title);
+    }
     const body = JSON.stringify(p);
     this.errorCode = code;
     const h: OutgoingHttpHeaders = {};
@@ -724,6 +805,30 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.bytesOut += Buffer.byteLength(body);
     this.writeHead();
     this.res.end(body);
+  }
+
+  /**
+   * A gateway error on a gRPC call: HTTP 200 with the status in a trailers-only answer (one HEADERS frame that
+   * ends the stream), which every gRPC client reads. `status` stays the HTTP equivalent for logs and metrics.
+   */
+  private sendGrpcError(httpStatus: number, code: ErrorCode | undefined, message: string): void {
+    const h = this.responseHeaders ?? {};
+    delete h['content-length'];
+    h['content-type'] = 'application/grpc';
+    h['grpc-status'] = String(grpcStatusOf(httpStatus));
+    h['grpc-message'] = grpcMessageOf(code, message);
+    h['x-request-id'] = this.requestId;
+    h.via = VIA_VALUE;
+    this.status = httpStatus;
+    this.headSent = true;
+    const res = this.res;
+    res.statusCode = 200;
+    for (const k in h) {
+      const v = h[k];
+      if (v !== undefined) res.setHeader(k, v);
+    }
+    // No writeHead: ending with the head unsent lets HTTP/2 send it with END_STREAM (trailers-only).
+    res.end();
   }
 
   private applyPendingResponseHeaders(): void {
@@ -1035,6 +1140,19 @@ class Link implements BodySink {
   }
   resume(): void {
     this.chain.resumeUpstream();
+  }
+}
+
+/** The message of a plugin's answer: a problem's detail (or title), else the body's text. */
+function answerMessage(body: string | Buffer | undefined): string {
+  if (body === undefined) return '';
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  try {
+    const p = JSON.parse(text) as { code?: unknown; detail?: unknown; title?: unknown };
+    const msg = typeof p.detail === 'string' ? p.detail : typeof p.title === 'string' ? p.title : text;
+    return typeof p.code === 'string' ? `${p.code}: ${msg}` : msg;
+  } catch {
+    return text.slice(0, 1024);
   }
 }
 

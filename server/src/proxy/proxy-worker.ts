@@ -10,6 +10,7 @@ import { PLUGINS } from '../plugins/index.js';
 import { createRedisConnection } from '../limits/redis-client.js';
 import { attachRedis } from '../limits/backends.js';
 import { ProxyServer } from './proxy-server.js';
+import { AcmeChallengeResponder } from '../tls/acme-challenge.js';
 import type { RequestObserver } from './proxy-request.js';
 import { composeObservers } from '../observability/observers.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
@@ -45,12 +46,18 @@ if (accessLog) observers.push(accessLog);
 const metrics = data.requestMetrics === false ? undefined : new RequestMetrics();
 if (metrics) observers.push(metrics);
 if (metrics && redis) redis.on('error', () => metrics.countRedisError());
+// ACME HTTP-01 answers: this node's own (posted below) or, through this thread's Redis client, any node's.
+const acmeChallenges = data.acme ? new AcmeChallengeResponder(redis) : undefined;
 const server = new ProxyServer({
   trustedProxies: data.trustedProxies,
   logger,
   nodeId: data.nodeId,
   maxHeaderSize: data.maxHeaderSize,
   maxUriLength: data.maxUriLength,
+  ...(data.clientLimits !== undefined ? { clientLimits: data.clientLimits } : {}),
+  ...(data.tls !== undefined ? { tls: data.tls } : {}),
+  ...(data.h2c !== undefined ? { h2c: data.h2c } : {}),
+  ...(acmeChallenges !== undefined ? { acmeChallenges } : {}),
   observer: composeObservers(observers, logger),
 });
 const plane = new InProcessProxyPlane(server, PLUGINS, logger, live, metrics);
@@ -75,7 +82,7 @@ async function handle(msg: ToWorker): Promise<FromWorker> {
     case 'apply':
       return { type: 'done', id: msg.id, errors: await plane.apply(msg.document, msg.version) };
     case 'listen':
-      await plane.listen(msg.host, msg.port);
+      await plane.listen(msg.host, msg.port, msg.fd);
       return { type: 'done', id: msg.id };
     case 'resilience':
     case 'purge-cache':
@@ -84,6 +91,9 @@ async function handle(msg: ToWorker): Promise<FromWorker> {
     case 'metrics':
     case 'recent-errors':
       return (await answerResilienceRequest(plane, msg))!;
+    case 'acme-challenge':
+      acmeChallenges?.set(msg.token, msg.keyAuthorization);
+      return { type: 'done', id: msg.id };
     case 'close':
       await plane.close(msg.graceMs);
       // After the drain: the last requests' lines are written (and the last batch sent) before the thread ends.

@@ -4,7 +4,7 @@
  * disabled and reported in `errors` without failing the rest.
  */
 import type { Pool } from 'undici';
-import type { ConfigDocument, PluginInstanceConfig, RouteConfig, ServiceConfig, UpstreamConfig } from '../config/schema.js';
+import type { CertificateConfig, ConfigDocument, PluginInstanceConfig, RouteConfig, ServiceConfig, UpstreamConfig } from '../config/schema.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { Phase, PluginDefinition, PluginHandler, PluginLogger, RouteAuthPlan, RouteInfo, Scope } from '../plugins/types.js';
 import { PLUGIN_RANK } from '../plugins/order.js';
@@ -13,10 +13,10 @@ import { parsePathMatcher } from '../config/check.js';
 import { Router, type RouteSpec } from './router.js';
 import { createBalancer, parseHostPort, Target, type Balancer } from './balancer.js';
 import { healthRegistry, type HealthLease, type HealthRegistry } from '../resilience/health.js';
-import { PoolRegistry } from './upstream-pool.js';
+import { PoolRegistry, type UpstreamTls } from './upstream-pool.js';
 import { CredentialIndex } from '../auth/credential-index.js';
 import { AUTH_PLUGIN_NAMES } from '../auth/gate.js';
-import { activeCredentialKeys, type CredentialKeys } from '../auth/secrets.js';
+import { activeCredentialKeys, decryptSecret, type CredentialKeys } from '../auth/secrets.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 
 export type { SnapshotError };
@@ -52,7 +52,7 @@ export class CompiledService {
   constructor(
     readonly name: string,
     readonly enabled: boolean,
-    readonly protocol: 'http' | 'https',
+    readonly protocol: 'http' | 'https' | 'grpc' | 'grpcs',
     /** Path prefix prepended upstream; '' when none. */
     readonly basePath: string,
     readonly connectTimeout: number,
@@ -73,7 +73,21 @@ export class CompiledService {
     readonly retryOn: ReadonlySet<number> | undefined,
     /** Undefined when the service never retries. */
     readonly retryBudget: RetryBudget | undefined,
+    /** SNI and name checked on the target's certificate (tls_server_name); undefined: from the Host sent upstream. */
+    readonly tlsServerName: string | undefined = undefined,
+    /** TLS settings of the targets' connections (https, grpcs); also used by the WebSocket tunnel. */
+    readonly tls: UpstreamTls | undefined = undefined,
   ) {}
+
+  /** gRPC pass-through: HTTP/2 upstream, trailers forwarded, `te: trailers` sent. */
+  get grpc(): boolean {
+    return this.protocol === 'grpc' || this.protocol === 'grpcs';
+  }
+
+  /** Whether the targets are reached over TLS. */
+  get secure(): boolean {
+    return this.protocol === 'https' || this.protocol === 'grpcs';
+  }
 }
 
 type TemplatePart = string | { param: string } | { rest: true };
@@ -219,7 +233,30 @@ function scopeOf(p: PluginInstanceConfig): Scope {
 }
 
 function defaultPort(protocol: string): number {
-  return protocol === 'https' ? 443 : 80;
+  return protocol === 'https' || protocol === 'grpcs' ? 443 : 80;
+}
+
+/**
+ * The service's TLS settings, with the client certificate's key decrypted from its `certificates` entity.
+ * Throws (disabling the service) when the named certificate is missing or its key cannot be decrypted.
+ */
+function upstreamTlsOf(s: ServiceConfig, certificates: ReadonlyMap<string, CertificateConfig>, keys: CredentialKeys): UpstreamTls {
+  let cert: string | undefined;
+  let key: string | undefined;
+  if (s.client_certificate !== undefined) {
+    const c = certificates.get(s.client_certificate);
+    if (c === undefined) throw new Error(`client_certificate '${s.client_certificate}' is not a known certificate`);
+    if (c.key_encrypted === undefined) throw new Error(`client_certificate '${s.client_certificate}' has no private key`);
+    try {
+      key = decryptSecret(keys, c.key_encrypted).toString('utf8');
+    } catch (err) {
+      throw new Error(`the private key of client_certificate '${s.client_certificate}' cannot be decrypted: ${(err as Error).message}`, { cause: err });
+    }
+    cert = c.cert;
+  }
+  const ca = s.ca_certificates !== undefined && s.ca_certificates.length > 0 ? s.ca_certificates : undefined;
+  // Documents stored before tls_verify existed lack it: verify, as the default says.
+  return { verify: s.tls_verify !== false, ca, cert, key };
 }
 
 function hostHeaderOf(host: string, port: number, protocol: string): string {
@@ -227,8 +264,16 @@ function hostHeaderOf(host: string, port: number, protocol: string): string {
   return port === defaultPort(protocol) ? h : `${h}:${port}`;
 }
 
-function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>, registry: PoolRegistry, pools: Pool[], health: HealthLease): CompiledService {
-  let protocol = s.protocol ?? 'http';
+function compileService(
+  s: ServiceConfig,
+  upstreams: Map<string, UpstreamConfig>,
+  registry: PoolRegistry,
+  pools: Pool[],
+  health: HealthLease,
+  certificates: ReadonlyMap<string, CertificateConfig>,
+  keys: CredentialKeys,
+): CompiledService {
+  let protocol: CompiledService['protocol'] = s.protocol ?? 'http';
   let host = s.host ?? '';
   let port = s.port;
   let basePath = s.path ?? '';
@@ -242,6 +287,9 @@ function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>
   }
   if (!host) throw new Error('service has no host');
   if (basePath === '/') basePath = '';
+  const secure = protocol === 'https' || protocol === 'grpcs';
+  const h2 = protocol === 'grpc' || protocol === 'grpcs';
+  const tls = secure ? upstreamTlsOf(s, certificates, keys) : undefined;
   const up = upstreams.get(host);
   const targets: Target[] = [];
   let connections = 256;
@@ -261,8 +309,8 @@ function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>
   const poolMap = new Map<Target, Pool>();
   const hostHeaders = new Map<Target, string>();
   for (const t of targets) {
-    const origin = `${protocol}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
-    const pool = registry.acquire({ origin, connections, keepAliveTimeout: keepAlive, connectTimeout: s.connect_timeout });
+    const origin = `${secure ? 'https' : 'http'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+    const pool = registry.acquire({ origin, connections, keepAliveTimeout: keepAlive, connectTimeout: s.connect_timeout, ...(tls ? { tls } : {}), ...(h2 ? { h2 } : {}) });
     pools.push(pool);
     poolMap.set(t, pool);
     hostHeaders.set(t, hostHeaderOf(t.host, t.port, protocol));
@@ -286,6 +334,8 @@ function compileService(s: ServiceConfig, upstreams: Map<string, UpstreamConfig>
     up ? `upstream:${up.name}` : targets[0]!.address,
     retryOnOf(s),
     s.retries > 0 ? new RetryBudget(s.retry_budget?.ratio ?? 0.2, s.retry_budget?.min_per_second ?? 10) : undefined,
+    secure ? s.tls_server_name : undefined,
+    tls,
   );
 }
 
@@ -328,17 +378,19 @@ export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, 
   const pools: Pool[] = [];
   const health = (opts.health ?? healthRegistry).lease();
   const upstreams = new Map(doc.upstreams.map((u) => [u.name, u]));
+  const certificates = new Map((doc.certificates ?? []).map((c) => [c.name, c]));
+  const keys = opts.credentialKeys ?? activeCredentialKeys();
 
   const services = new Map<string, CompiledService>();
   doc.services.forEach((s, i) => {
     try {
-      services.set(s.name, compileService(s, upstreams, registry, pools, health));
+      services.set(s.name, compileService(s, upstreams, registry, pools, health, certificates, keys));
     } catch (err) {
       errors.push({ path: `/services/${i}`, message: `service '${s.name}' disabled: ${(err as Error).message}` });
     }
   });
 
-  const credentials = new CredentialIndex(doc.consumers, doc.credentials ?? [], opts.credentialKeys ?? activeCredentialKeys());
+  const credentials = new CredentialIndex(doc.consumers, doc.credentials ?? [], keys);
   for (const e of credentials.errors) errors.push({ path: `/credentials/${(doc.credentials ?? []).findIndex((c) => c.id === e.id)}`, message: e.message });
 
   const built: BuiltInstance[] = [];

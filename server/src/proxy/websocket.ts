@@ -37,7 +37,15 @@ export const tunnelUpgrade: TunnelHandler = function tunnelUpgrade(ctx, service,
   const target = ctx.pickTarget(service);
   if (target === undefined) return ctx.sendProblem('GW_ERR_NO_HEALTHY_TARGET');
   const opts = { host: target.host, port: target.port };
-  const upstream: Socket = service.protocol === 'https' ? tlsConnect({ ...opts, servername: target.host }) : netConnect(opts);
+  const tls = service.tls;
+  const upstream: Socket =
+    service.protocol === 'https'
+      ? tlsConnect({
+          ...opts,
+          servername: service.tlsServerName ?? target.host,
+          ...(tls !== undefined ? { rejectUnauthorized: tls.verify, ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+        })
+      : netConnect(opts);
   target.active++;
   let connected = false;
   upstream.setTimeout(service.connectTimeout);

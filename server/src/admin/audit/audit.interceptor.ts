@@ -27,7 +27,7 @@ import { redact } from './redact.js';
 
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** POST routes that change nothing. */
-const READS = new Set(['/config/validate', '/config/diff', '/auth/login', '/auth/logout', '/auth/refresh']);
+const READS = new Set(['/config/validate', '/config/diff', '/config/import/:format', '/auth/login', '/auth/logout', '/auth/refresh']);
 const VERB: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' };
 /** Literal segments after an id that name an action rather than a sub-resource (`…/:id/rotate`). */
 const ACTIONS = new Set(['rotate', 'revoke', 'approve', 'restrict', 'rollback', 'purge', 'clear', 'reset', 'enable', 'disable']);
@@ -74,7 +74,12 @@ export class AuditInterceptor implements NestInterceptor {
     const store = this.store;
     let read: Plan['read'];
     if (pattern === '/config' || kind === 'versions') {
-      read = async () => ({ version: (await store.current()).version });
+      // The version only: the whole document is kept with each version already.
+      read = async () => ({ version: store.headVersion ? await store.headVersion() : (await store.current()).version });
+    } else if (kind === 'certificates' && params.length >= 1 && store.certificates) {
+      // redact() drops key_encrypted; the certificate itself is public.
+      const certs = store.certificates;
+      read = () => certs.get(params[0]!);
     } else if (kind === 'credentials' && params.length >= 2 && store.credentials) {
       const creds = store.credentials;
       read = () => creds.get(params[0]!, params[1]!);

@@ -12,6 +12,7 @@ import { ApplyResultSchema, DiffResultSchema, DiffSchema, RollbackResultSchema, 
 import { DEFAULT_LIMIT, FILTERS, MAX_LIMIT, pageSchema } from '../entities/entities.dto.js';
 import { ENTITY_KIND_LIST } from '../entities/entities.controller.js';
 import { CREDENTIAL_OPERATIONS } from '../credentials/credentials.openapi.js';
+import { CERTIFICATE_OPERATIONS } from '../certificates/certificates.openapi.js';
 import { DEVELOPER_OPERATIONS } from '../developers/developers.openapi.js';
 import { RESILIENCE_SCHEMAS } from '../resilience/resilience.dto.js';
 import { RESILIENCE_OPERATIONS } from '../resilience/resilience.openapi.js';
@@ -21,6 +22,9 @@ import { RECENT_ERRORS_SCHEMAS } from '../recent-errors/recent-errors.dto.js';
 import { RECENT_ERRORS_OPERATIONS } from '../recent-errors/recent-errors.openapi.js';
 import { AUDIT_OPERATIONS, AUDIT_SCHEMAS } from '../audit/audit.dto.js';
 import { DISCOVERY_OPERATIONS, DISCOVERY_SCHEMAS, UpstreamTargetsSchema } from '../../discovery/admin.js';
+import { IMPORT_OPERATIONS } from '../import/import.openapi.js';
+import { IMPORT_SCHEMAS } from '../import/import.dto.js';
+import { ACME_OPERATIONS, ACME_SCHEMAS } from '../../tls/acme-admin.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -58,6 +62,8 @@ const NAMED: TSchema[] = [
   ...RECENT_ERRORS_SCHEMAS,
   ...AUDIT_SCHEMAS,
   ...DISCOVERY_SCHEMAS,
+  ...IMPORT_SCHEMAS,
+  ...ACME_SCHEMAS,
 ];
 
 /** `developer`: only developer accounts (`/me/**`); `authenticated`: any signed-in account, developers included. */
@@ -80,6 +86,8 @@ export interface OperationSpec {
   /** Request body schema; `config` also accepts YAML. */
   body?: TSchema;
   yamlBody?: boolean;
+  /** Request body per media type, for bodies that are not a Gatehouse JSON document (e.g. another gateway's file as text). */
+  consumes?: Record<string, TSchema>;
   status: number;
   /** Response schema; undefined means no body (204) or a non-JSON body described in `produces`. */
   response?: TSchema;
@@ -133,12 +141,15 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'post', path: '/admin-users', summary: 'Create an admin API user', tag: 'auth', access: 'admin', body: AdminUserCreateSchema, status: 201, response: AdminUserSchema },
   ...ENTITY_KIND_LIST.flatMap(entityOperations),
   ...(CREDENTIAL_OPERATIONS as readonly OperationSpec[]),
+  ...(CERTIFICATE_OPERATIONS as readonly OperationSpec[]),
   ...(DEVELOPER_OPERATIONS as readonly OperationSpec[]),
   ...(RESILIENCE_OPERATIONS as readonly OperationSpec[]),
   ...(TRAFFIC_OPERATIONS as readonly OperationSpec[]),
   ...(RECENT_ERRORS_OPERATIONS as readonly OperationSpec[]),
   ...(AUDIT_OPERATIONS as readonly OperationSpec[]),
   ...(DISCOVERY_OPERATIONS as readonly OperationSpec[]),
+  ...(IMPORT_OPERATIONS as readonly OperationSpec[]),
+  ...(ACME_OPERATIONS as readonly OperationSpec[]),
   { method: 'get', path: '/services/{name}/routes', summary: "List a service's routes", tag: 'services', access: 'viewer', query: LISTING, status: 200, response: pageSchema(ENTITY_KINDS.routes.schema) },
   { method: 'get', path: '/upstreams/{name}/targets', summary: "List an upstream's targets: configured ones and discovered ones, each with its `source`, and the discovery state", tag: 'upstreams', access: 'viewer', status: 200, response: UpstreamTargetsSchema },
   { method: 'post', path: '/upstreams/{name}/targets', summary: 'Add a target to an upstream', tag: 'upstreams', access: 'operator', body: TargetSchema, status: 201, response: TargetSchema },
@@ -157,7 +168,8 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'post', path: '/config/diff', summary: 'What applying a document would change', tag: 'config', access: 'viewer', body: ConfigDocumentSchema, yamlBody: true, status: 200, response: DiffResultSchema },
   { method: 'get', path: '/versions', summary: 'Configuration history, newest first', tag: 'versions', access: 'viewer', query: PAGING, status: 200, response: pageSchema(VersionInfoSchema) },
   { method: 'get', path: '/versions/{n}', summary: 'One version with its whole document', tag: 'versions', access: 'viewer', status: 200, response: Type.Intersect([VersionInfoSchema, Type.Object({ document: ConfigDocumentSchema })]) },
-  { method: 'post', path: '/versions/{n}/rollback', summary: "Make a version's document current again (recorded as a new version)", tag: 'versions', access: 'operator', status: 200, response: RollbackResultSchema },
+  { method: 'post', path: '/versions/{n}/rollback', summary: "Make a version's document current again (recorded as a new version)", tag: 'versions', access: 'operator', status: 200, response: RollbackResultSchema,
+    query: [{ name: 'message', schema: Str('Recorded in the version history after `rollback to vN: `.'), description: 'Recorded in the version history after `rollback to vN: `.' }] },
   { method: 'get', path: '/status', summary: 'Node status: config version, snapshot errors, traffic counters, store', tag: 'system', access: 'viewer', status: 200, response: AnySchema },
   { method: 'get', path: '/health/live', summary: 'Liveness: 200 while the process runs', tag: 'system', access: 'public', status: 200, response: Type.Object({ status: Type.Literal('ok') }) },
   { method: 'get', path: '/health/ready', summary: 'Readiness: 200 once a snapshot serves and the store answers, else 503', tag: 'system', access: 'public', status: 200, response: Type.Object({ status: Type.Literal('ready'), config_version: Type.Integer() }) },
@@ -216,7 +228,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
       responses['405'] = problemResponse('DB-less mode: the admin API is read-only');
       responses['409'] = problemResponse('Conflicts with an existing entity or a reference');
     }
-    if (op.body) responses['413'] = problemResponse('The body is too large');
+    if (op.body || op.consumes) responses['413'] = problemResponse('The body is too large');
     if (op.path === '/auth/login') responses['429'] = problemResponse('Too many login attempts');
     if (op.path === '/health/ready') responses['503'] = problemResponse('Not ready');
     for (const [status, description] of Object.entries(op.problems ?? {})) responses[status] = problemResponse(description);
@@ -235,6 +247,7 @@ export function buildOpenApi(info: { version: string }): Record<string, unknown>
       if (op.yamlBody) content['application/yaml'] = { schema: ref(op.body) };
       operation.requestBody = { required: true, content };
     }
+    if (op.consumes) operation.requestBody = { required: true, content: Object.fromEntries(Object.entries(op.consumes).map(([ct, s]) => [ct, { schema: ref(s) }])) };
     (paths[op.path] ??= {})[op.method] = operation;
   }
 

@@ -1,0 +1,375 @@
+#!/usr/bin/env node
+// The benchmark suite of `npm run bench` (issue 11). Every result is a ratio between entries measured in
+// the same run, because this machine is noisy and absolute numbers do not carry across runs.
+//
+//   closed loop  wrk, 64 connections: requests/s, p50/p99 and gateway CPU per request for the direct
+//                upstream, bare @fastify/http-proxy, the gateway with no plugins, the production pipeline
+//                (key-auth + redis rate limit not reached + metrics + access log to a file) and 10,000
+//                routes. Entries are interleaved round by round; the median round is reported.
+//   open loop    a fixed 1,000 requests/s (open-loop.mjs; latency from the scheduled time, so queueing is
+//                not hidden): p50/p99/p99.9 of direct, plain and production, and what the gateway adds.
+//   config apply PUT /config of 10,000 routes on the embedded store: time to 200, time until the proxy
+//                serves the last route, and resident memory before and after.
+//
+// Layout as in ../shared/bench/run-peers.sh: the proxy under test alone on core 1; wrk, the upstream
+// (nginx on :9001), Redis and the open-loop client on core 0.
+// Usage: node scripts/bench/suite.mjs [--quick] [--out <dir>]   (writes <dir>/latest.md and latest.svg)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const shared = path.resolve(root, '../shared/bench');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const outDir = path.resolve(argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : path.join(root, 'bench-results'));
+const DUR = quick ? 4 : 8;
+const ROUNDS = quick ? 1 : 3;
+const OPEN_SECONDS = quick ? 5 : 10;
+const ROUTES = 10_000;
+const node = process.execPath;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
+const children = new Set();
+
+for (const bin of ['wrk', 'nginx', 'taskset', 'redis-server']) {
+  if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) fail(`${bin} is not installed (apt-get install wrk nginx redis-server util-linux)`);
+}
+if (!existsSync(path.join(root, 'server/dist/main.js'))) fail('server/dist/main.js is missing: run `npm run build` first');
+
+function fail(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(1);
+}
+
+function start(name, cmd, args, env = {}, core = 1) {
+  const child = spawn('taskset', ['-c', String(core), cmd, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const keep = (d) => (err = (err + d).slice(-4000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.name = name;
+  child.tail = () => err;
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await gone;
+  clearTimeout(t);
+}
+
+function cleanup() {
+  // SIGTERM: nginx's master takes its workers (and their listening sockets) down with it.
+  for (const c of children) c.kill('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function waitPort(port, child, ms = 30_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await portOpen(port)) return;
+    if (child && child.exitCode !== null) break;
+    await sleep(100);
+  }
+  fail(`port ${port} did not open${child ? ` (${child.name}: ${child.tail().trim().split('\n').slice(-5).join(' | ')})` : ''}`);
+}
+
+/** utime+stime of a process in seconds. */
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+}
+
+function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+function wrk(port, seconds, header, latency = true) {
+  const args = ['-c', '0', 'wrk', '-t1', '-c64', `-d${seconds}s`];
+  if (latency) args.push('--latency');
+  if (header) args.push('-H', header);
+  args.push(`http://127.0.0.1:${port}/bench/items?x=1`);
+  const out = execFileSync('taskset', args, { encoding: 'utf8' });
+  const ms = (v) => (v === undefined ? NaN : v.endsWith('us') ? parseFloat(v) / 1000 : v.endsWith('ms') ? parseFloat(v) : parseFloat(v) * 1000);
+  return {
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    p50: ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+    p99: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: /Socket errors: (.*)/.exec(out)?.[1],
+  };
+}
+
+// --- shared fixtures: the upstream, Redis, the bare Node peer, the credential, the 10k-route config ---
+
+let upstream;
+if (!(await portOpen(9001))) {
+  upstream = start('upstream', 'nginx', ['-c', path.join(shared, 'nginx-upstream.conf')], {}, 0);
+  await waitPort(9001, upstream);
+}
+const redisPort = 16_400 + Math.floor(Math.random() * 500);
+const redis = start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, 0);
+await waitPort(redisPort, redis);
+
+const peersDir = process.env.BENCH_PEERS_DIR ?? path.join(os.homedir(), '.cache/gatehouse-bench-peers');
+if (!existsSync(path.join(peersDir, 'node_modules/@fastify/http-proxy'))) {
+  mkdirSync(peersDir, { recursive: true });
+  cpSync(path.join(shared, 'node-peers'), peersDir, { recursive: true });
+  const r = spawnSync('npm', ['install', '--silent'], { cwd: peersDir, stdio: 'ignore' });
+  if (r.status !== 0) fail(`npm install of the Node peers in ${peersDir} failed`);
+}
+
+const pepper = 'bench-only-pepper-0123456789abcdef0123';
+const apiKey = `ghk_${randomBytes(32).toString('base64url')}`;
+const keyHash = createHmac('sha256', Buffer.from(pepper, 'utf8')).update(apiKey).digest('base64url');
+const productionFile = path.join(tmp, 'production.yaml');
+writeFileSync(productionFile, readFileSync(path.join(here, 'production.yaml'), 'utf8').replaceAll('__KEY_HASH__', keyHash));
+
+/** 10,000 routes of the shapes real configs have (prefixes, exact paths, methods, hosts, regexes) plus the bench route. */
+function manyRoutes(n) {
+  const services = [{ name: 'bench', url: 'http://127.0.0.1:9001' }];
+  const routes = [];
+  for (let s = 0; s < 100; s++) services.push({ name: `svc-${s}`, url: 'http://127.0.0.1:9001' });
+  for (let i = 0; i < n - 1; i++) {
+    const r = { name: `r-${i}`, service: `svc-${i % 100}`, strip_path: false };
+    switch (i % 5) {
+      case 0: r.paths = [`/api/v1/team-${i}/items`]; break;
+      case 1: r.paths = [`/api/v2/orders-${i}`]; r.methods = ['GET', 'POST']; break;
+      case 2: r.paths = [`/shop/${i}`]; r.hosts = [`shop-${i}.example.com`]; break;
+      case 3: r.paths = [`~/reports/${i}/[0-9]+$`]; break;
+      default: r.paths = [`/static/${i}`]; r.hosts = [`*.cdn-${i}.example.com`];
+    }
+    routes.push(r);
+  }
+  routes.push({ name: 'bench', service: 'bench', paths: ['/bench'], strip_path: false });
+  return { _format_version: '1', services, routes };
+}
+const manyDoc = manyRoutes(ROUTES);
+const manyFile = path.join(tmp, 'routes-10k.json');
+writeFileSync(manyFile, JSON.stringify(manyDoc));
+
+const gatewayEnv = (port, extra) => ({
+  GATEHOUSE_PROXY_LISTEN: `127.0.0.1:${port}`,
+  GATEHOUSE_ADMIN_LISTEN: `127.0.0.1:${port + 1}`,
+  GATEHOUSE_LOG_LEVEL: 'warn',
+  GATEHOUSE_ACCESS_LOG: 'off',
+  GATEHOUSE_DEMO: 'false',
+  ...extra,
+});
+const gateway = (port, extra) => ({ cmd: node, args: [path.join(root, 'server/dist/main.js')], env: gatewayEnv(port, extra) });
+
+const entries = [
+  { name: 'direct upstream', port: 9001 },
+  { name: 'bare @fastify/http-proxy', port: 9106, cmd: node, args: [path.join(peersDir, 'fastify-http-proxy.js'), '9106'], env: {} },
+  { name: 'gatehouse, no plugins', key: 'plain', port: 9150, ...gateway(9150, { GATEWAY_CONFIG: path.join(here, 'plain.yaml') }) },
+  {
+    name: 'gatehouse, production pipeline',
+    key: 'production',
+    port: 9152,
+    header: `apikey: ${apiKey}`,
+    ...gateway(9152, {
+      GATEWAY_CONFIG: productionFile,
+      GATEHOUSE_CREDENTIAL_PEPPER: pepper,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      GATEHOUSE_ACCESS_LOG: path.join(tmp, 'access.log'),
+      GATEHOUSE_METRICS: 'true',
+    }),
+  },
+  { name: `gatehouse, ${ROUTES.toLocaleString('en')} routes`, key: 'routes', port: 9154, ...gateway(9154, { GATEWAY_CONFIG: manyFile }) },
+];
+
+// --- closed loop ---
+
+console.log(`closed loop: ${ROUNDS} round(s) of ${DUR} s per entry, 64 connections`);
+const rounds = new Map(entries.map((e) => [e.name, []]));
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const e of entries) {
+    const child = e.cmd ? start(e.name, e.cmd, e.args, e.env) : undefined;
+    if (child) await waitPort(e.port, child);
+    wrk(e.port, 2, e.header, false); // warm-up: JIT, keep-alive pools
+    const c0 = child ? cpuSeconds(child.pid) : 0;
+    const r = wrk(e.port, DUR, e.header);
+    r.cpuUs = child ? ((cpuSeconds(child.pid) - c0) * 1e6) / Math.max(1, r.requests) : NaN;
+    r.rssMiB = child ? rssMiB(child.pid) : NaN;
+    if (child) await stop(child);
+    rounds.get(e.name).push(r);
+    console.log(
+      `  round ${round}  ${e.name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms` +
+        (child ? `  ${r.cpuUs.toFixed(1)} µs CPU/req  ${r.rssMiB} MiB` : '') +
+        (r.non2xx ? `  non-2xx ${r.non2xx}` : '') +
+        (r.errors ? `  socket errors: ${r.errors}` : ''),
+    );
+    if (r.non2xx > 0) fail(`${e.name} answered ${r.non2xx} non-2xx responses: the entry is misconfigured`);
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const closed = entries.map((e) => {
+  const rs = rounds.get(e.name);
+  return { ...e, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)), rssMiB: median(rs.map((r) => r.rssMiB)) };
+});
+const by = (key) => closed.find((e) => e.key === key);
+const bare = closed.find((e) => e.port === 9106);
+
+// --- open loop ---
+
+const RATE = 1000;
+console.log(`open loop: ${RATE} requests/s for ${OPEN_SECONDS} s`);
+const open = [];
+for (const e of [entries[0], entries[2], entries[3]]) {
+  const child = e.cmd ? start(e.name, e.cmd, e.args, e.env) : undefined;
+  if (child) await waitPort(e.port, child);
+  wrk(e.port, 2, e.header, false);
+  const args = ['-c', '0', node, path.join(here, 'open-loop.mjs'), `http://127.0.0.1:${e.port}/bench/items?x=1`, String(RATE), String(OPEN_SECONDS)];
+  if (e.header) args.push(e.header);
+  const r = JSON.parse(execFileSync('taskset', args, { encoding: 'utf8' }).trim().split('\n').at(-1));
+  if (child) await stop(child);
+  open.push({ name: e.name, ...r });
+  console.log(`  ${e.name.padEnd(34)} p50 ${r.p50} ms  p90 ${r.p90} ms  p99 ${r.p99} ms  p99.9 ${r.p999} ms  max ${r.max} ms${r.errors + r.non2xx ? `  errors ${r.errors} non-2xx ${r.non2xx}` : ''}`);
+}
+
+// --- config apply of 10,000 routes through the admin API (embedded store) ---
+
+console.log(`config apply: ${ROUTES.toLocaleString('en')} routes through PUT /config`);
+const token = randomBytes(24).toString('hex');
+const dataDir = path.join(tmp, 'data');
+const applier = start('apply', node, [path.join(root, 'server/dist/main.js')], gatewayEnv(9156, { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_TOKEN: token }));
+await waitPort(9157, applier, 180_000);
+await waitPort(9156, applier);
+const rssBefore = rssMiB(applier.pid);
+const lastRoute = manyDoc.routes.find((r) => r.name === `r-${ROUTES - 5}`); // a /api/v1/... prefix route
+const probe = `http://127.0.0.1:9156${lastRoute.paths[0]}`;
+const body = JSON.stringify(manyDoc);
+const t0 = performance.now();
+const res = await fetch('http://127.0.0.1:9157/config', {
+  method: 'PUT',
+  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  body,
+});
+const applyMs = performance.now() - t0;
+if (!res.ok) fail(`PUT /config answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+await res.arrayBuffer();
+let effectiveMs = NaN;
+for (const until = t0 + 30_000; performance.now() < until; ) {
+  const r = await fetch(probe).catch(() => undefined);
+  if (r) await r.arrayBuffer();
+  if (r && r.status === 200) {
+    effectiveMs = performance.now() - t0;
+    break;
+  }
+  await sleep(5);
+}
+await sleep(500);
+const rssAfter = rssMiB(applier.pid);
+await stop(applier);
+console.log(`  PUT /config 200 after ${applyMs.toFixed(0)} ms; the proxy served the new routes after ${effectiveMs.toFixed(0)} ms; RSS ${rssBefore} → ${rssAfter} MiB`);
+
+// --- report ---
+
+const pct = (a, b) => `${((a / b) * 100).toFixed(0)}%`;
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+const cpuModel = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
+const plain = by('plain');
+const openDirect = open[0];
+const lines = [
+  `# Gatehouse benchmark (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
+  '',
+  `${cpuModel}, ${os.cpus().length} cores; Node ${process.versions.node}. The proxy under test runs alone on core 1;`,
+  `wrk, the nginx upstream, Redis and the open-loop client share core 0. Closed loop: wrk -c64, ${DUR} s, median of ${ROUNDS} interleaved round(s).`,
+  '',
+  '## Closed loop (throughput)',
+  '',
+  '| entry | requests/s | vs gatehouse, no plugins | p50 ms | p99 ms | gateway CPU µs/req | RSS MiB |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...closed.map((e) => `| ${e.name} | ${e.rps.toFixed(0)} | ${pct(e.rps, plain.rps)} | ${fmt(e.p50)} | ${fmt(e.p99)} | ${fmt(e.cpuUs, 1)} | ${Number.isFinite(e.rssMiB) ? e.rssMiB : '–'} |`),
+  '',
+  '| ratio (same run) | value | target |',
+  '|---|---:|---|',
+  `| gatehouse / bare @fastify/http-proxy | ${(plain.rps / bare.rps).toFixed(2)}x | ≥ 1.5x |`,
+  `| production pipeline / no plugins | ${pct(by('production').rps, plain.rps)} | ≥ 85% |`,
+  `| ${ROUTES.toLocaleString('en')} routes / 1 route | ${pct(by('routes').rps, plain.rps)} | ≥ 90% |`,
+  '',
+  `## Open loop (fixed ${RATE} requests/s, ${OPEN_SECONDS} s; latency from the scheduled send time)`,
+  '',
+  '| entry | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | p99 added vs direct |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...open.map((o) => `| ${o.name} | ${o.p50} | ${o.p90} | ${o.p99} | ${o.p999} | ${o.max} | ${o === openDirect ? '–' : `${(o.p99 - openDirect.p99).toFixed(3)} ms`} |`),
+  '',
+  `Target: the gateway adds at most 1 ms at p99.`,
+  '',
+  `## Config apply (${ROUTES.toLocaleString('en')} routes, embedded PGlite store)`,
+  '',
+  '| PUT /config answered | proxy serves the new routes | RSS before | RSS after |',
+  '|---:|---:|---:|---:|',
+  `| ${applyMs.toFixed(0)} ms | ${fmt(effectiveMs, 0)} ms | ${rssBefore} MiB | ${rssAfter} MiB |`,
+  '',
+  'Target: under 1 s.',
+  '',
+];
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, 'latest.md'), lines.join('\n'));
+writeFileSync(path.join(outDir, 'latest.svg'), chart(closed, open));
+await stop(redis);
+if (upstream) await stop(upstream);
+console.log(`\n${lines.join('\n')}\nwritten: ${path.join(outDir, 'latest.md')}, ${path.join(outDir, 'latest.svg')}`);
+
+/** Two bar charts side by side: closed-loop requests/s and open-loop p99 (a plain SVG, no library). */
+function chart(closedRows, openRows) {
+  const W = 860;
+  const rowH = 26;
+  const left = 250;
+  const barW = 300;
+  const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const maxRps = Math.max(...closedRows.map((r) => r.rps));
+  const maxP99 = Math.max(...openRows.map((r) => r.p99));
+  const h1 = 40 + closedRows.length * rowH;
+  const h2 = 40 + openRows.length * rowH;
+  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h1 + h2 + 20}" font-family="sans-serif" font-size="13">`;
+  s += `<rect width="100%" height="100%" fill="#fff"/>`;
+  s += `<text x="10" y="22" font-weight="bold">Closed loop: requests/s (wrk -c64, one core)</text>`;
+  closedRows.forEach((r, i) => {
+    const y = 34 + i * rowH;
+    const w = Math.max(1, (r.rps / maxRps) * barW);
+    const ours = r.key !== undefined;
+    s += `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(r.name)}</text>`;
+    s += `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${ours ? '#2563eb' : '#9ca3af'}"/>`;
+    s += `<text x="${left + w + 6}" y="${y + 15}">${r.rps.toFixed(0)}</text>`;
+  });
+  s += `<text x="10" y="${h1 + 22}" font-weight="bold">Open loop at ${RATE} requests/s: p99 latency (ms)</text>`;
+  openRows.forEach((r, i) => {
+    const y = h1 + 34 + i * rowH;
+    const w = Math.max(1, (r.p99 / maxP99) * barW);
+    s += `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(r.name)}</text>`;
+    s += `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${r.name.startsWith('gatehouse') ? '#2563eb' : '#9ca3af'}"/>`;
+    s += `<text x="${left + w + 6}" y="${y + 15}">${r.p99}</text>`;
+  });
+  return s + '</svg>\n';
+}
+process.exit(0);
