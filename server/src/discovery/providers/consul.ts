@@ -16,13 +16,11 @@
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import type { ConsulDiscoveryConfig } from './consul-schema.js';
-import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink, DiscoveryWatch } from '../types.js';
-import { formatTarget, retryDelay } from '../registry.js';
-import { describeNetworkError, WakeableSleep } from './wake-sleep.js';
+import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink } from '../types.js';
+import { formatTarget } from '../registry.js';
+import { RetryingWatch } from './retrying-watch.js';
 
 export const DEFAULT_CONSUL_ADDR = 'http://127.0.0.1:8500';
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
 const MIN_GAP_MS = 200;
 
 /** The part of one `/v1/health/service` entry this provider reads. */
@@ -53,27 +51,20 @@ export function nextIndex(sent: number, answered: number): number {
   return answered > 0 ? answered : 1;
 }
 
-class ConsulWatch implements DiscoveryWatch {
-  private readonly abort = new AbortController();
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 2 });
+class ConsulWatch extends RetryingWatch {
+  protected readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 2 });
   private readonly base: string;
   private index = 0;
-  private failures = 0;
-  private readonly running: Promise<void>;
-  private readonly sleeper = new WakeableSleep();
 
   constructor(
     private readonly config: ConsulDiscoveryConfig,
     address: string,
     private readonly token: string | undefined,
-    private readonly sink: DiscoverySink,
+    sink: DiscoverySink,
   ) {
+    super(sink);
     this.base = address.replace(/\/$/, '');
-    this.running = this.loop();
-  }
-
-  private get stopped(): boolean {
-    return this.abort.signal.aborted;
+    this.start();
   }
 
   private url(): string {
@@ -87,7 +78,7 @@ class ConsulWatch implements DiscoveryWatch {
     return `${this.base}/v1/health/service/${encodeURIComponent(this.config.service)}?${q.toString()}`;
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     while (!this.stopped) {
       const started = Date.now();
       try {
@@ -96,12 +87,9 @@ class ConsulWatch implements DiscoveryWatch {
         if (gap > 0) await this.sleep(gap);
       } catch (err) {
         if (this.stopped) return;
-        this.failures++;
         // Consul may come back with a store whose index is lower: start over with a query that answers at once.
         this.index = 0;
-        const delay = retryDelay(this.failures, RETRY_MIN_MS, RETRY_MAX_MS);
-        this.sink.fail(new Error(`consul ${this.base}: ${describeNetworkError(err)}`), { retryInMs: delay });
-        await this.sleep(delay);
+        await this.retryAfter(err, `consul ${this.base}`);
       }
     }
   }
@@ -144,16 +132,6 @@ class ConsulWatch implements DiscoveryWatch {
     this.sink.update(targets, { skipped: skipped.length, ...(notes.length ? { note: notes.join('. ') } : {}) });
   }
 
-  private sleep(ms: number): Promise<void> {
-    return this.sleeper.sleep(ms);
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    this.sleeper.wake();
-    await this.running.catch(() => undefined);
-    await this.agent.close().catch(() => undefined);
-  }
 }
 
 export const consulProvider: DiscoveryProvider<ConsulDiscoveryConfig> = {

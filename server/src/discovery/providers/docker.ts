@@ -14,9 +14,9 @@
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import type { DockerDiscoveryConfig } from './docker-schema.js';
-import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink, DiscoveryWatch } from '../types.js';
-import { formatTarget, retryDelay } from '../registry.js';
-import { describeNetworkError, WakeableSleep } from './wake-sleep.js';
+import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink } from '../types.js';
+import { formatTarget } from '../registry.js';
+import { RetryingWatch } from './retrying-watch.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** The newest API version whose shapes this provider reads (container summary, events). */
@@ -26,8 +26,6 @@ export const LABEL_PORT = 'gatehouse.port';
 export const LABEL_NETWORK = 'gatehouse.network';
 export const LABEL_WEIGHT = 'gatehouse.weight';
 
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
 const EVENT_FOLD_MS = 100;
 const MAX_LINE = 1024 * 1024;
 const EVENTS = ['start', 'die', 'stop', 'pause', 'unpause', 'health_status'];
@@ -137,32 +135,25 @@ function endpointOf(host: string): { origin: string; agent: Agent } {
 
 class StreamEnded extends Error {}
 
-class DockerWatch implements DiscoveryWatch {
-  private readonly abort = new AbortController();
+class DockerWatch extends RetryingWatch {
   private readonly origin: string;
-  private readonly agent: Agent;
+  protected readonly agent: Agent;
   private readonly filters: string[];
   private version: string | undefined;
-  private failures = 0;
-  private readonly running: Promise<void>;
-  private readonly sleeper = new WakeableSleep();
 
   constructor(
     upstream: string,
     private readonly config: DockerDiscoveryConfig,
     private readonly host: string,
-    private readonly sink: DiscoverySink,
+    sink: DiscoverySink,
   ) {
+    super(sink);
     ({ origin: this.origin, agent: this.agent } = endpointOf(host));
     this.filters = labelFilters(upstream, config);
-    this.running = this.loop();
+    this.start();
   }
 
-  private get stopped(): boolean {
-    return this.abort.signal.aborted;
-  }
-
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     while (!this.stopped) {
       const session = new AbortController();
       const onStop = () => session.abort();
@@ -180,12 +171,9 @@ class DockerWatch implements DiscoveryWatch {
           await this.sleep(200);
           continue;
         }
-        this.failures++;
         // A restarted Engine may be another version.
         this.version = undefined;
-        const delay = retryDelay(this.failures, RETRY_MIN_MS, RETRY_MAX_MS);
-        this.sink.fail(new Error(`docker ${this.host}: ${describeNetworkError(err)}`), { retryInMs: delay });
-        await this.sleep(delay);
+        await this.retryAfter(err, `docker ${this.host}`);
       } finally {
         session.abort();
         this.abort.signal.removeEventListener('abort', onStop);
@@ -311,16 +299,6 @@ class DockerWatch implements DiscoveryWatch {
     throw new StreamEnded('event stream ended');
   }
 
-  private sleep(ms: number): Promise<void> {
-    return this.sleeper.sleep(ms);
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    this.sleeper.wake();
-    await this.running.catch(() => undefined);
-    await this.agent.close().catch(() => undefined);
-  }
 }
 
 export const dockerProvider: DiscoveryProvider<DockerDiscoveryConfig> = {

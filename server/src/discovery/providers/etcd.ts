@@ -7,12 +7,10 @@
  */
 import { Agent, request } from 'undici';
 import type { EtcdDiscoveryConfig } from '../schema.js';
-import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink, DiscoveryWatch } from '../types.js';
-import { formatTarget, retryDelay } from '../registry.js';
-import { describeNetworkError, WakeableSleep } from './wake-sleep.js';
+import type { DiscoveredTarget, DiscoveryProvider, DiscoverySink } from '../types.js';
+import { formatTarget } from '../registry.js';
+import { RetryingWatch } from './retrying-watch.js';
 
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
 /** Watch lines above this size are refused: a value that large is not an address. */
 const MAX_LINE = 4 * 1024 * 1024;
 
@@ -92,32 +90,25 @@ interface WatchLine {
 
 class WatchEnded extends Error {}
 
-class EtcdWatch implements DiscoveryWatch {
-  private readonly abort = new AbortController();
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
+class EtcdWatch extends RetryingWatch {
+  protected readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
   private readonly entries = new Map<string, string>();
   private endpoint = 0;
-  private failures = 0;
-  private readonly running: Promise<void>;
-  private readonly sleeper = new WakeableSleep();
 
   constructor(
     private readonly config: EtcdDiscoveryConfig,
     private readonly endpoints: readonly string[],
-    private readonly sink: DiscoverySink,
+    sink: DiscoverySink,
   ) {
-    this.running = this.loop();
-  }
-
-  private get stopped(): boolean {
-    return this.abort.signal.aborted;
+    super(sink);
+    this.start();
   }
 
   private url(path: string): string {
     return this.endpoints[this.endpoint % this.endpoints.length]!.replace(/\/$/, '') + path;
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     while (!this.stopped) {
       try {
         const revision = await this.list();
@@ -130,11 +121,8 @@ class EtcdWatch implements DiscoveryWatch {
           await this.sleep(200);
           continue;
         }
-        this.failures++;
         this.endpoint++;
-        const delay = retryDelay(this.failures, RETRY_MIN_MS, RETRY_MAX_MS);
-        this.sink.fail(new Error(`etcd ${this.url('')}: ${describeNetworkError(err)}`), { retryInMs: delay });
-        await this.sleep(delay);
+        await this.retryAfter(err, `etcd ${this.url('')}`);
       }
     }
   }
@@ -217,16 +205,6 @@ class EtcdWatch implements DiscoveryWatch {
     this.sink.update(targets, { skipped, ...(skipped ? { note: `${skipped} key(s) under ${this.config.prefix} hold no readable address` } : {}) });
   }
 
-  private sleep(ms: number): Promise<void> {
-    return this.sleeper.sleep(ms);
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    this.sleeper.wake();
-    await this.running.catch(() => undefined);
-    await this.agent.close().catch(() => undefined);
-  }
 }
 
 export const etcdProvider: DiscoveryProvider<EtcdDiscoveryConfig> = {
