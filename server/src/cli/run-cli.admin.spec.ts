@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, createHarness, type Harness } from '../admin/test-support/admin-harness.js';
-import { EXIT, runCli } from './run-cli.js';
+import { EXIT } from './run-cli.js';
+import { runCliCaptured } from './test-support.js';
 
 let h: Harness;
 let dir: string;
@@ -24,12 +25,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(argv: string[], e: NodeJS.ProcessEnv = env) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: e });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], e: NodeJS.ProcessEnv = env) => runCliCaptured(argv, e);
 
 const FILE = `_format_version: "1"
 services:

@@ -13,7 +13,8 @@ import { checkDocument } from '../config/check.js';
 import type { ConfigDocument } from '../config/schema.js';
 import { PLUGINS } from '../plugins/index.js';
 import { keyedHash } from '../auth/secrets.js';
-import { EXIT, runCli } from './run-cli.js';
+import { EXIT } from './run-cli.js';
+import { runCliCaptured } from './test-support.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'importers', 'kong', 'fixtures');
 let dir: string;
@@ -37,12 +38,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env });
-  return { code, stdout, stderr };
-}
+const cli = runCliCaptured;
 async function file(name: string, text: string) {
   const p = join(dir, name);
   await writeFile(p, text);

@@ -12,7 +12,8 @@ import { diffDocuments } from '../config/diff.js';
 import { serializeConfig } from '../config/config-file.js';
 import { ConfigDocumentSchema, type ConfigDocument } from '../config/schema.js';
 import { validate } from '../config/validate.js';
-import { EXIT, runCli } from './run-cli.js';
+import { EXIT } from './run-cli.js';
+import { runCliCaptured } from './test-support.js';
 
 interface Recorded {
   method: string;
@@ -98,12 +99,7 @@ const wanted = full({
   ],
 });
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env });
-  return { code, stdout, stderr };
-}
+const cli = runCliCaptured;
 async function file(name: string, text: string) {
   const p = join(dir, name);
   await writeFile(p, text);
