@@ -8,6 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { PLUGINS } from '../plugins/index.js';
 import { checkDocument } from './check.js';
 
+// CI runs each property a fixed number of times with fresh seeds; GATEHOUSE_FUZZ_SCALE=50 digs deeper locally.
+const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
+
 const VALID = {
   _format_version: '1',
   upstreams: [{ name: 'up', targets: [{ target: '10.0.0.1:8080' }, { target: '10.0.0.2:8080', weight: 50 }], algorithm: 'round-robin' }],
@@ -86,15 +89,27 @@ describe('checkDocument (property-based)', () => {
     }
   });
 
+  it('regressions found by the fuzzer: an object where a defaulted array belongs is an issue, not a crash or a huge allocation', () => {
+    for (const [input, path] of [
+      [{ _format_version: '1', services: { length: [-5e-324] } }, '/services'],
+      [{ _format_version: '1', routes: { length: 1e9 } }, '/routes'],
+      [{ _format_version: '1', routes: { length: 2 } }, '/routes'],
+    ] as const) {
+      const r = checkDocument(input, PLUGINS);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.issues).toContainEqual({ path, message: 'Expected array' });
+    }
+  });
+
   it('never throws on arbitrary JSON-ish input', () => {
-    fc.assert(fc.property(json, (v) => check(v)), { numRuns: 1000 });
-    fc.assert(fc.property(fc.dictionary(fc.constantFrom('_format_version', 'services', 'routes', 'upstreams', 'consumers', 'plugins', 'x'), json), (v) => check({ _format_version: '1', ...v })), { numRuns: 1000 });
+    fc.assert(fc.property(json, (v) => check(v)), { numRuns: 1000 * FUZZ_SCALE });
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom('_format_version', 'services', 'routes', 'upstreams', 'consumers', 'plugins', 'x'), json), (v) => check({ _format_version: '1', ...v })), { numRuns: 1000 * FUZZ_SCALE });
   });
 
   it('never throws on a valid document with one field replaced, removed or duplicated', () => {
     fc.assert(
       fc.property(fc.constantFrom(...VALID_PATHS), fc.oneof(json, fc.constant(undefined)), (path, value) => check(mutate(path, value))),
-      { numRuns: 1500 },
+      { numRuns: 1500 * FUZZ_SCALE },
     );
   });
 
@@ -107,7 +122,7 @@ describe('checkDocument (property-based)', () => {
         (doc.routes![0] as Record<string, unknown>).service = ref;
         check(doc);
       }),
-      { numRuns: 500 },
+      { numRuns: 500 * FUZZ_SCALE },
     );
   });
 });

@@ -3,7 +3,7 @@
  * reports every problem (not just the first) with a JSON Pointer into the input, so the CLI, the admin
  * API and the dashboard can all point at the failing field.
  */
-import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
+import { FormatRegistry, Kind, type TSchema, type Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 
@@ -42,8 +42,64 @@ function checker<S extends TSchema>(schema: S): TypeCheck<S> {
 
 const MAX_ISSUES = 200;
 
+type Shape = 'array' | 'object' | undefined;
+const shapeOf = (v: unknown): Shape => (Array.isArray(v) ? 'array' : v !== null && typeof v === 'object' ? 'object' : undefined);
+const escapePointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * TypeBox's `Value.Default` merges an object into an array default with `Object.assign`, so
+ * `{"routes": {"length": 1e9}}` would allocate and walk a billion-slot array, and a non-integer
+ * `length` throws. Before defaults are filled, this finds every place where an object stands where
+ * a defaulted array belongs (or the other way round) and reports it as an ordinary issue.
+ */
+function shapeIssues(schema: TSchema, value: unknown, path: string, out: ValidationIssue[]): void {
+  const got = shapeOf(value);
+  if (!got || out.length >= MAX_ISSUES) return;
+  const want = shapeOf((schema as { default?: unknown }).default);
+  if (want && want !== got) {
+    out.push({ path: path || '/', message: `Expected ${want}` });
+    return;
+  }
+  const s = schema as TSchema & Record<string, unknown>;
+  switch (s[Kind]) {
+    case 'Object': {
+      if (got !== 'object') return;
+      const props = s.properties as Record<string, TSchema>;
+      const extra = s.additionalProperties as TSchema | boolean | undefined;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const sub = Object.hasOwn(props, k) ? props[k] : typeof extra === 'object' ? extra : undefined;
+        if (sub) shapeIssues(sub, v, `${path}/${escapePointer(k)}`, out);
+      }
+      return;
+    }
+    case 'Record': {
+      if (got !== 'object') return;
+      const [pattern, sub] = Object.entries(s.patternProperties as Record<string, TSchema>)[0]!;
+      const re = new RegExp(pattern);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (re.test(k)) shapeIssues(sub, v, `${path}/${escapePointer(k)}`, out);
+      return;
+    }
+    case 'Array':
+      if (got === 'array') (value as unknown[]).forEach((v, i) => shapeIssues(s.items as TSchema, v, `${path}/${i}`, out));
+      return;
+    case 'Tuple':
+      if (got === 'array') ((s.items as TSchema[] | undefined) ?? []).forEach((sub, i) => shapeIssues(sub, (value as unknown[])[i], `${path}/${i}`, out));
+      return;
+    // Default visits every branch of a union and every part of an intersection, whichever matches.
+    case 'Union':
+      for (const sub of s.anyOf as TSchema[]) shapeIssues(sub, value, path, out);
+      return;
+    case 'Intersect':
+      for (const sub of s.allOf as TSchema[]) shapeIssues(sub, value, path, out);
+      return;
+  }
+}
+
 /** Validates a copy of `input` with defaults applied; the input itself is never mutated. */
 export function validate<S extends TSchema>(schema: S, input: unknown): Validated<Static<S>> {
+  const shape: ValidationIssue[] = [];
+  shapeIssues(schema, input, '', shape);
+  if (shape.length) return { ok: false, issues: dedupe(shape) };
   const value = Value.Default(schema, Value.Clone(input));
   const check = checker(schema);
   if (check.Check(value)) return { ok: true, value: value as Static<S> };
@@ -57,4 +113,9 @@ export function validate<S extends TSchema>(schema: S, input: unknown): Validate
     if (issues.length >= MAX_ISSUES) break;
   }
   return { ok: false, issues };
+}
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => !seen.has(i.path) && seen.add(i.path));
 }

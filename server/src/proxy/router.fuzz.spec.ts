@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { normalizePath } from './normalize-path.js';
 import { Router, type RouteRequest, type RouteSpec } from './router.js';
 
+// CI runs each property a fixed number of times with fresh seeds; GATEHOUSE_FUZZ_SCALE=50 digs deeper locally.
+const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
+
 function spec(name: string, over: Partial<RouteSpec<string>> = {}): RouteSpec<string> {
   return { name, priority: 0, hosts: [], paths: [], methods: [], data: name, ...over };
 }
@@ -54,7 +57,7 @@ describe('Router (property-based)', () => {
           expect(r.prefixLength).toBeLessThanOrEqual(p.length);
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: 1000 * FUZZ_SCALE },
     );
   });
 
@@ -71,7 +74,7 @@ describe('Router (property-based)', () => {
         // A normalized path never contains dot segments or repeated slashes that could climb out of a prefix.
         expect(once).not.toMatch(/\/\.{1,2}(\/|$)|\/\//);
       }),
-      { numRuns: 2000 },
+      { numRuns: 2000 * FUZZ_SCALE },
     );
   });
 
@@ -86,7 +89,7 @@ describe('Router (property-based)', () => {
         expect(n).not.toBeNull();
         expect(router.lookup(request(n!, 'example.com', m, {}))?.name).toBe(router.lookup(request(p, 'example.com', m, {}))?.name);
       }),
-      { numRuns: 1000 },
+      { numRuns: 1000 * FUZZ_SCALE },
     );
   });
 });
