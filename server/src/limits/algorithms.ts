@@ -35,6 +35,8 @@ export class Decision {
   retryAfterMs = 0;
   /** Index of the window with the fewest remaining units (the one legacy headers report). */
   tightest = 0;
+  /** Units charged by a `redis` decision: the request's own, plus a lease the node admits itself (redis-lease.ts). */
+  granted = 0;
   readonly remaining: number[];
   readonly resetMs: number[];
   constructor(n: number) {
@@ -47,6 +49,7 @@ export class Decision {
     d.allowed = this.allowed;
     d.retryAfterMs = this.retryAfterMs;
     d.tightest = this.tightest;
+    d.granted = this.granted;
     for (let i = 0; i < this.remaining.length; i++) {
       d.remaining[i] = this.remaining[i]!;
       d.resetMs[i] = this.resetMs[i]!;

@@ -81,7 +81,7 @@ describe('limits on a real 3-primary Redis Cluster, two limiter instances (two g
     const k2 = 'gh:rl:{g|i=10.8.0.2}:1:3600000';
     const slot = (k: string) => (a as Cluster).cluster('KEYSLOT', k) as Promise<number>;
     expect(await slot(k1)).not.toBe(await slot(k2));
-    await expect(storeA.limit([2, k1, k2, 1, GCRA, HOUR, LIMIT], 5_000)).rejects.toThrow(/CROSSSLOT|same slot/);
+    await expect(storeA.limit([2, k1, k2, 0, 0, GCRA, HOUR, LIMIT, 1, 1], 5_000)).rejects.toThrow(/CROSSSLOT|same slot/);
   });
 
   it('the hash tag keeps all of one client\'s keys in one slot whatever follows it', async () => {
@@ -97,7 +97,7 @@ describe('limits on a real 3-primary Redis Cluster, two limiter instances (two g
     ['sliding-window', SLIDING],
   ])('%s: many clients, keys on every primary, two instances in the same turns: exactly the limit per key', async (name, kind) => {
     const keys = Array.from({ length: 30 }, (_, i) => `gh:rl:{t-${name}|i=10.9.${kind}.${i}}:${kind}:${HOUR}`);
-    const spec = [1, kind, HOUR, LIMIT];
+    const spec = [0, 0, kind, HOUR, LIMIT];
     const batchA = new LimitBatcher(() => storeA, spec, 1, 5_000);
     const batchB = new LimitBatcher(() => storeB, spec, 1, 5_000);
     // 25 requests per key, alternating instances, all issued before any flush: every batch mixes slots.

@@ -12,15 +12,21 @@
  * KEYS: one hash per client key (fields a<i>/b<i>/c<i> per window: one HMGET, one HSET and one PEXPIRE
  * whatever the number of windows). Several keys in one call are evaluated one after the other with the
  * same windows: the batch of every request of one limit that arrived in the same event-loop turn.
- * ARGV: cost, then per window: kind (1 gcra, 2 sliding, 3 quota-day, 4 quota-month), window ms, limit.
- * Returns, per key, {allowed, retry_after_ms, tightest, rem_1, reset_ms_1, …} (integers: Lua numbers are
- * truncated on the way out, so ms are rounded up here).
+ * ARGV: lease divisor D, lease cap, then per window: kind (1 gcra, 2 sliding, 3 quota-day, 4 quota-month),
+ * window ms, limit; then one cost per key.
+ * Leases: an admitted key with a positive cost is charged `cost + extra`, where extra is at most 1/D of
+ * what every window still has after the cost, and at most the cap (D = 0: no lease). The node admits the
+ * extra units itself, so a client far from its limit costs Redis one call per lease; near the limit extra
+ * is 0 and each request is decided here. A negative cost gives unused units back (never below empty).
+ * Returns, per key, {allowed, retry_after_ms, tightest, granted, rem_1, reset_ms_1, …} (integers: Lua
+ * numbers are truncated on the way out, so ms are rounded up here). rem counts after the grant.
  */
 export const LIMIT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local cost = tonumber(ARGV[1])
-local n = (#ARGV - 1) / 3
+local D = tonumber(ARGV[1])
+local cap = tonumber(ARGV[2])
+local n = (#ARGV - 2 - #KEYS) / 3
 local out = {}
 local EPS = 0.01
 local DAY = 86400000
@@ -50,26 +56,28 @@ local function month_of(ms)
   return y * 12 + (m - 1), days_from_civil(ny, nm, 1) * DAY
 end
 
-local function eval_key(K)
+local function eval_key(K, cost)
   local kind, win, lim, a, b, c = {}, {}, {}, {}, {}, {}
   local fields = {}
   for i = 1, n do
     fields[#fields + 1] = 'a' .. i; fields[#fields + 1] = 'b' .. i; fields[#fields + 1] = 'c' .. i
   end
   local v = redis.call('HMGET', K, unpack(fields))
+  local least_avail = nil
   local allowed = true
   local retry = 0
   for i = 1, n do
     local o = 1 + (i - 1) * 3
-    kind[i] = tonumber(ARGV[o + 1]); win[i] = tonumber(ARGV[o + 2]); lim[i] = tonumber(ARGV[o + 3])
+    kind[i] = tonumber(ARGV[o + 2]); win[i] = tonumber(ARGV[o + 3]); lim[i] = tonumber(ARGV[o + 4])
     a[i] = tonumber(v[o]) or 0; b[i] = tonumber(v[o + 1]) or 0; c[i] = tonumber(v[o + 2]) or 0
-    local ok, wait = true, 0
+    local ok, wait, avail = true, 0, 0
     local k, w, l = kind[i], win[i], lim[i]
     if k == 1 then
       local per = w / l
       local tat = a[i] > now and a[i] or now
       local new_tat = tat + per * cost
       ok = new_tat - now <= w + EPS
+      avail = math.floor((w - (tat - now) + EPS) / per)
       if not ok then wait = new_tat - w - now end
     elseif k == 2 then
       local idx = math.floor(now / w)
@@ -81,6 +89,7 @@ local function eval_key(K)
       local el = now - idx * w
       local est = prev * (w - el) / w + cur
       ok = est + cost <= l
+      avail = math.floor(l - est)
       if not ok then
         if cur + cost > l then
           if cost > l then wait = w - el + w else wait = w - el + w * (1 - (l - cost) / cur) end
@@ -94,16 +103,24 @@ local function eval_key(K)
       if k == 3 then p = math.floor(now / DAY); stop = (p + 1) * DAY else p, stop = month_of(now) end
       local count = (a[i] == p) and b[i] or 0
       ok = count + cost <= l
+      avail = l - count
       if not ok then wait = stop - now end
     end
     if not ok then
       allowed = false
       if wait > retry then retry = wait end
     end
+    if least_avail == nil or avail < least_avail then least_avail = avail end
+  end
+  if allowed and cost > 0 and D > 0 then
+    local extra = math.floor((least_avail - cost) / D)
+    if extra > cap then extra = cap end
+    if extra > 0 then cost = cost + extra end
   end
 
   local base = #out
   out[base + 1] = allowed and 1 or 0; out[base + 2] = allowed and 0 or math.ceil(retry); out[base + 3] = 0
+  out[base + 4] = allowed and cost or 0
   local least = nil
   local set = {}
   local maxttl = 0
@@ -127,7 +144,10 @@ local function eval_key(K)
         if a[i] == idx - 1 then prev = cur else prev = 0 end
         cur = 0
       end
-      if allowed then cur = cur + cost end
+      if allowed then
+        cur = cur + cost
+        if cur < 0 then cur = 0 end
+      end
       set[#set + 1] = 'a' .. i; set[#set + 1] = idx
       set[#set + 1] = 'b' .. i; set[#set + 1] = cur
       set[#set + 1] = 'c' .. i; set[#set + 1] = prev
@@ -139,7 +159,10 @@ local function eval_key(K)
       local p, stop
       if k == 3 then p = math.floor(now / DAY); stop = (p + 1) * DAY else p, stop = month_of(now) end
       local count = (a[i] == p) and b[i] or 0
-      if allowed then count = count + cost end
+      if allowed then
+        count = count + cost
+        if count < 0 then count = 0 end
+      end
       set[#set + 1] = 'a' .. i; set[#set + 1] = p
       set[#set + 1] = 'b' .. i; set[#set + 1] = count
       rem = l - count
@@ -147,6 +170,7 @@ local function eval_key(K)
       ttl = stop - now + 1000
     end
     if rem < 0 then rem = 0 end
+    if rem > l then rem = l end
     if ttl > maxttl then maxttl = ttl end
     out[#out + 1] = rem
     out[#out + 1] = math.ceil(reset)
@@ -156,7 +180,8 @@ local function eval_key(K)
   redis.call('PEXPIRE', K, math.ceil(maxttl) + 1000)
 end
 
-for k = 1, #KEYS do eval_key(KEYS[k]) end
+local first_cost = #ARGV - #KEYS
+for k = 1, #KEYS do eval_key(KEYS[k], tonumber(ARGV[first_cost + k])) end
 return out
 `;
 

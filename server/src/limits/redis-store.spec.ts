@@ -6,30 +6,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { Decision, utcMonth, type WindowSpec } from './algorithms.js';
 import { createRedisClient, waitReady } from './redis-client.js';
-import { LimitBatcher, RedisLimiterStore, RedisUnavailableError } from './redis-store.js';
+import { decodeDecision, LimitBatcher, RedisLimiterStore, RedisUnavailableError } from './redis-store.js';
+import { LEASE_DIVISOR, LeaseTable } from './redis-lease.js';
 import { startTestRedis, type TestRedis } from './test-support/redis-server.js';
 
 const KIND = { gcra: 1, 'sliding-window': 2, 'quota-day': 3, 'quota-month': 4 } as const;
 const quiet = { info() {}, warn() {}, error() {} };
 
 let seq = 0;
-function args(specs: WindowSpec[], id = `k${++seq}`): (string | number)[] {
-  const a: (string | number)[] = [1, `t:{${id}}`, 1];
+/** One key, cost 1 (or `cost`), no lease unless `lease` = [divisor, cap]. */
+function args(specs: WindowSpec[], id = `k${++seq}`, cost = 1, lease: [number, number] = [0, 0]): (string | number)[] {
+  const a: (string | number)[] = [1, `t:{${id}}`, ...lease];
   for (const s of specs) a.push(KIND[s.kind], s.windowMs, s.limit);
+  a.push(cost);
   return a;
 }
 
-function decode(r: (number | string)[], n: number): Decision {
-  const d = new Decision(n);
-  d.allowed = r[0] === 1;
-  d.retryAfterMs = Number(r[1]);
-  d.tightest = Number(r[2]);
-  for (let i = 0; i < n; i++) {
-    d.remaining[i] = Number(r[3 + 2 * i]);
-    d.resetMs[i] = Number(r[4 + 2 * i]);
-  }
-  return d;
-}
+const decode = (r: (number | string)[], n: number): Decision => decodeDecision(r, 0, n);
 
 describe('redis limiter store (real redis-server)', () => {
   let redis: TestRedis;
@@ -100,7 +93,7 @@ describe('redis limiter store (real redis-server)', () => {
 
   it('batches one turn of requests into one script call, exact for repeated keys', async () => {
     const calls = async () => Number(/calls=(\d+)/.exec((await client.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha')) ?? 'calls=0')![1]);
-    const b = new LimitBatcher(() => store, [1, KIND.gcra, 3_600_000, 5], 1, 1_000);
+    const b = new LimitBatcher(() => store, [0, 0, KIND.gcra, 3_600_000, 5], 1, 1_000);
     const before = await calls();
     const id = `b${++seq}`;
     const ds = await Promise.all([...Array.from({ length: 12 }, () => b.consume(`t:{${id}}`)), b.consume(`t:{${id}-other}`)]);
@@ -109,7 +102,7 @@ describe('redis limiter store (real redis-server)', () => {
     expect(ds.slice(0, 5).map((d) => d.remaining[0])).toEqual([4, 3, 2, 1, 0]);
     expect(ds[12]!.allowed).toBe(true);
     // Without Redis every waiter of the batch gets the error (the fault policy decides per request).
-    const none = new LimitBatcher(() => undefined, [1, KIND.gcra, 1_000, 1], 1, 50);
+    const none = new LimitBatcher(() => undefined, [0, 0, KIND.gcra, 1_000, 1], 1, 50);
     await expect(none.consume('x')).rejects.toBeInstanceOf(RedisUnavailableError);
   });
 
@@ -125,7 +118,7 @@ describe('redis limiter store (real redis-server)', () => {
           return super.limit(a, ms);
         }
       })(c);
-      const b = new LimitBatcher(() => s, [1, KIND.gcra, 3_600_000, 100], 1, 5_000);
+      const b = new LimitBatcher(() => s, [0, 0, KIND.gcra, 3_600_000, 100], 1, 5_000);
       slow.pause(); // the first call stays outstanding until resume
       const ds: Promise<Decision>[] = [b.consume('t:{w}')];
       await new Promise((r) => setImmediate(r));
@@ -151,7 +144,7 @@ describe('redis limiter store (real redis-server)', () => {
     try {
       await waitReady(c, 5_000);
       const s = new RedisLimiterStore(c);
-      const b = new LimitBatcher(() => s, [1, KIND.gcra, 3_600_000, 5], 1, 80);
+      const b = new LimitBatcher(() => s, [0, 0, KIND.gcra, 3_600_000, 5], 1, 80);
       hung.pause();
       const t0 = performance.now();
       const first = b.consume('t:{h}').catch((e: unknown) => e);
@@ -168,6 +161,80 @@ describe('redis limiter store (real redis-server)', () => {
       c.disconnect();
       await hung.stop();
     }
+  });
+
+  it.each([
+    { kind: 'gcra' as const, windowMs: 3_600_000 },
+    { kind: 'sliding-window' as const, windowMs: 86_400_000 },
+    { kind: 'quota-day' as const, windowMs: 86_400_000 },
+  ])('$kind: a lease takes at most 1/8 of what is left (capped), and a give-back returns it', async ({ kind, windowMs }) => {
+    const spec: WindowSpec[] = [{ kind, name: 'w', windowMs, limit: 1_000 }];
+    const id = `lease${++seq}`;
+    const first = decode(await store.limit(args(spec, id, 1, [LEASE_DIVISOR, 100]), 1_000), 1);
+    expect(first.granted).toBe(1 + 100); // (1000 - 1) / 8 = 124, capped at 100
+    expect(first.remaining[0]).toBe(1_000 - 101);
+    const small = decode(await store.limit(args(spec, id, 1, [LEASE_DIVISOR, 10_000]), 1_000), 1);
+    expect(small.granted).toBe(1 + Math.floor((899 - 1) / 8));
+    const back = decode(await store.limit(args(spec, id, -(small.granted - 1)), 1_000), 1);
+    expect(back.remaining[0]).toBe(899 - 1);
+    // Giving back more than was taken never makes a fresh budget larger than the limit.
+    const over = decode(await store.limit(args(spec, id, -5_000), 1_000), 1);
+    expect(over.remaining[0]).toBeLessThanOrEqual(1_000);
+    expect(decode(await store.limit(args(spec, id), 1_000), 1).remaining[0]).toBe(999);
+  });
+
+  it('near the limit a lease is empty, so the last units are decided one by one in Redis', async () => {
+    const spec: WindowSpec[] = [{ kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 20 }];
+    const id = `near${++seq}`;
+    const granted: number[] = [];
+    for (let i = 0; i < 25; i++) granted.push(decode(await store.limit(args(spec, id, 1, [LEASE_DIVISOR, 100]), 1_000), 1).granted);
+    // 19/8 → 2 extra, 16/8 → 2, 13/8 → 1, 11/8 → 1, 9/8 → 1, then single units down to the limit, then refusals.
+    expect(granted).toEqual([3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(granted.reduce((a, b) => a + b, 0)).toBe(20);
+  });
+
+  it('three nodes with leases under a flood admit exactly the limit, and give back what they did not use', async () => {
+    const LIMIT = 500;
+    const spec = [LEASE_DIVISOR, 50, KIND.gcra, 3_600_000, LIMIT];
+    const key = `t:{flood${++seq}}`;
+    const nodes = Array.from({ length: 3 }, () => {
+      const b = new LimitBatcher(() => store, spec, 1, 5_000);
+      return { b, leases: new LeaseTable(60_000, (k, u) => b.giveBack(k, u)) };
+    });
+    let allowed = 0;
+    let fromLease = 0;
+    // 20 clients, each sending its requests one after another to the nodes in turn.
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, c) => {
+        for (let i = 0; i < 75; i++) {
+          const n = nodes[(c + i) % 3]!;
+          if (n.leases.take(key, performance.now()) !== undefined) {
+            allowed++;
+            fromLease++;
+            continue;
+          }
+          const d = await n.b.consume(key);
+          if (d.allowed) {
+            allowed++;
+            n.leases.add(key, d, performance.now());
+          }
+        }
+      }),
+    );
+    expect(allowed).toBe(LIMIT);
+    expect(fromLease).toBeGreaterThan(LIMIT / 2); // most admissions never asked Redis
+    // A node that still held units gives them back on close; the key's budget then shows them again.
+    const probe = new LeaseTable(60_000, (k, u) => nodes[0]!.b.giveBack(k, u));
+    const key2 = `t:{giveback${++seq}}`;
+    const d = await nodes[0]!.b.consume(key2);
+    probe.add(key2, d, performance.now());
+    expect(d.granted).toBe(51);
+    expect(d.remaining[0]).toBe(LIMIT - 1); // the client still has the leased units
+    probe.close();
+    for (const n of nodes) n.leases.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = decode(await store.limit([1, key2, 0, 0, KIND.gcra, 3_600_000, LIMIT, 1], 1_000), 1);
+    expect(after.remaining[0]).toBe(LIMIT - 2);
   });
 
   it('concurrency leases: at most max, released, expired leases reclaimed', async () => {

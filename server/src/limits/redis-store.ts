@@ -67,7 +67,7 @@ export class RedisLimiterStore {
     return this.client.status === 'ready';
   }
 
-  /** Runs the limit script: `[numKeys, ...keys, cost, ...windowArgs]` (see LimitBatcher for the usual caller). */
+  /** Runs the limit script: `[numKeys, ...keys, leaseDivisor, leaseCap, ...windowArgs, ...costs]` (see LimitBatcher for the usual caller). */
   limit(args: (string | number)[], timeoutMs: number): Promise<Reply> {
     if (this.client.status !== 'ready') return Promise.reject(new RedisUnavailableError(`connection ${this.client.status}`));
     return withDeadline(this.cmd.ghLimit(...args), timeoutMs);
@@ -108,8 +108,12 @@ function flushBatch(b: LimitBatcher): void {
  * into one call per distinct key (a hot key's requests of one batch still share a call), and the client's
  * auto-pipelining groups those calls per node into one write.
  */
+/** The waiter of a give-back: nothing waits for its outcome. */
+const IGNORE: Waiter = { resolve() {}, reject() {} };
+
 export class LimitBatcher {
   private keys: string[] = [];
+  private costs: number[] = [];
   private waiters: Waiter[] = [];
   /** When the pending batch's first request arrived (ms, performance.now()). */
   private firstAt = 0;
@@ -120,7 +124,7 @@ export class LimitBatcher {
 
   constructor(
     private readonly store: () => RedisLimiterStore | undefined,
-    /** cost, then kind, window ms, limit per window */
+    /** lease divisor, lease cap, then kind, window ms, limit per window (redis-scripts.ts) */
     private readonly specArgs: readonly number[],
     private readonly windows: number,
     private readonly timeoutMs: number,
@@ -128,22 +132,32 @@ export class LimitBatcher {
   ) {}
 
   consume(key: string): Promise<Decision> {
-    return new Promise<Decision>((resolve, reject) => {
-      if (this.keys.push(key) === 1) this.firstAt = performance.now();
-      this.waiters.push({ resolve, reject });
-      if (this.keys.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled && this.inFlight === 0) {
-        this.scheduled = true;
-        setImmediate(flushBatch, this);
-      }
-    });
+    return new Promise<Decision>((resolve, reject) => this.enqueue(key, 1, { resolve, reject }));
+  }
+
+  /** Returns `units` a node took as a lease and did not use; best effort, nothing waits for it. */
+  giveBack(key: string, units: number): void {
+    if (units > 0) this.enqueue(key, -units, IGNORE);
+  }
+
+  private enqueue(key: string, cost: number, waiter: Waiter): void {
+    if (this.keys.push(key) === 1) this.firstAt = performance.now();
+    this.costs.push(cost);
+    this.waiters.push(waiter);
+    if (this.keys.length >= this.maxBatch) this.flush();
+    else if (!this.scheduled && this.inFlight === 0) {
+      this.scheduled = true;
+      setImmediate(flushBatch, this);
+    }
   }
 
   flush(): void {
     const keys = this.keys;
+    const costs = this.costs;
     const waiters = this.waiters;
     if (keys.length === 0) return;
     this.keys = [];
+    this.costs = [];
     this.waiters = [];
     const store = this.store();
     if (store === undefined) {
@@ -153,8 +167,8 @@ export class LimitBatcher {
     // What is left of the first request's deadline; never under 1 ms so a call is still attempted.
     const timeoutMs = Math.max(1, Math.floor(this.timeoutMs - (performance.now() - this.firstAt)));
     this.inFlight++;
-    if (store.cluster) return this.flushPerKey(store, keys, waiters, timeoutMs);
-    const args: (string | number)[] = [keys.length, ...keys, ...this.specArgs];
+    if (store.cluster) return this.flushPerKey(store, keys, costs, waiters, timeoutMs);
+    const args: (string | number)[] = [keys.length, ...keys, ...this.specArgs, ...costs];
     store.limit(args, timeoutMs).then(
       (reply) => {
         this.settled();
@@ -172,51 +186,62 @@ export class LimitBatcher {
     if (--this.inFlight === 0 && this.keys.length > 0 && !this.scheduled) this.flush();
   }
 
-  private flushPerKey(store: RedisLimiterStore, keys: string[], waiters: Waiter[], timeoutMs: number): void {
-    const groups = new Map<string, Waiter[]>();
+  private flushPerKey(store: RedisLimiterStore, keys: string[], costs: number[], waiters: Waiter[], timeoutMs: number): void {
+    const groups = new Map<string, { costs: number[]; waiters: Waiter[] }>();
     for (let i = 0; i < keys.length; i++) {
       const g = groups.get(keys[i]!);
-      if (g === undefined) groups.set(keys[i]!, [waiters[i]!]);
-      else g.push(waiters[i]!);
+      if (g === undefined) groups.set(keys[i]!, { costs: [costs[i]!], waiters: [waiters[i]!] });
+      else {
+        g.costs.push(costs[i]!);
+        g.waiters.push(waiters[i]!);
+      }
     }
     let pending = groups.size;
     const done = () => {
       if (--pending === 0) this.settled();
     };
     for (const [key, group] of groups) {
-      const args: (string | number)[] = [group.length];
-      for (let i = 0; i < group.length; i++) args.push(key);
+      const args: (string | number)[] = [group.waiters.length];
+      for (let i = 0; i < group.waiters.length; i++) args.push(key);
       for (let i = 0; i < this.specArgs.length; i++) args.push(this.specArgs[i]!);
+      for (let i = 0; i < group.costs.length; i++) args.push(group.costs[i]!);
       store.limit(args, timeoutMs).then(
         (reply) => {
           done();
-          this.dispatch(reply, group);
+          this.dispatch(reply, group.waiters);
         },
         (err: unknown) => {
           done();
-          failAll(group, err instanceof Error ? err : new RedisUnavailableError(String(err)));
+          failAll(group.waiters, err instanceof Error ? err : new RedisUnavailableError(String(err)));
         },
       );
     }
   }
 
   private dispatch(reply: (number | string)[], waiters: Waiter[]): void {
-    const stride = 3 + 2 * this.windows;
+    const stride = 4 + 2 * this.windows;
     for (let k = 0; k < waiters.length; k++) {
-      const o = k * stride;
-      const d = new Decision(this.windows);
-      d.allowed = reply[o] === 1;
-      d.retryAfterMs = Number(reply[o + 1]);
-      d.tightest = Number(reply[o + 2]);
-      for (let i = 0; i < this.windows; i++) {
-        d.remaining[i] = Number(reply[o + 3 + 2 * i]);
-        d.resetMs[i] = Number(reply[o + 4 + 2 * i]);
-      }
-      waiters[k]!.resolve(d);
+      const w = waiters[k]!;
+      if (w === IGNORE) continue;
+      w.resolve(decodeDecision(reply, k * stride, this.windows));
     }
   }
 }
 
 function failAll(waiters: Waiter[], err: Error): void {
   for (const w of waiters) w.reject(err);
+}
+
+/** One key's part of the limit script's reply, from offset `o` (layout in redis-scripts.ts). */
+export function decodeDecision(reply: readonly (number | string)[], o: number, windows: number): Decision {
+  const d = new Decision(windows);
+  d.allowed = reply[o] === 1;
+  d.retryAfterMs = Number(reply[o + 1]);
+  d.tightest = Number(reply[o + 2]);
+  d.granted = Number(reply[o + 3]);
+  for (let i = 0; i < windows; i++) {
+    d.remaining[i] = Number(reply[o + 4 + 2 * i]);
+    d.resetMs[i] = Number(reply[o + 5 + 2 * i]);
+  }
+  return d;
 }

@@ -119,6 +119,9 @@ const rateLimiting: Converter = (o) => {
   o.unsupported('algorithm', 'has no Kong equivalent (Kong counts fixed windows)');
   o.get('inherit_global');
   o.get('redis_timeout_ms');
+  // Kong's redis policy asks Redis on every request: dropping the lease only costs speed.
+  o.get('redis_lease');
+  o.get('redis_lease_ms');
   o.unsupported('retry_after', 'has no Kong equivalent (Kong always sends Retry-After)');
   return out;
 };

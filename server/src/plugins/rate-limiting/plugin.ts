@@ -12,6 +12,7 @@ import { problem, PROBLEM_CONTENT_TYPE } from '../../errors/registry.js';
 import { Decision, ttlMs, type WindowKind, type WindowSpec } from '../../limits/algorithms.js';
 import { defaultBackends, type LimiterBackends } from '../../limits/backends.js';
 import { LimitBatcher } from '../../limits/redis-store.js';
+import { LEASE_DIVISOR, LeaseTable } from '../../limits/redis-lease.js';
 import { KeyBuilder, scopeTag } from '../../limits/keys.js';
 import { RateLimitingSchema, type RateLimitingConfig } from './schema.js';
 
@@ -57,6 +58,8 @@ class RateLimiting implements PluginHandler {
   private readonly keySuffix: string;
   /** Batches this limit's Redis checks per event-loop turn (one EVALSHA for all of them). */
   private readonly batcher: LimitBatcher;
+  /** Units taken from Redis ahead of use (redis policy with `redis_lease` > 0); undefined otherwise. */
+  private readonly leases: LeaseTable | undefined;
   private readonly policyHeader: string;
   /** The global instance this override also enforces: undefined until looked up, null when none. */
   private parent: RateLimiting | null | undefined;
@@ -80,9 +83,12 @@ class RateLimiting implements PluginHandler {
     this.localPrefix = `${tag}|${layout}|`;
     this.redisPrefix = `gh:rl:{${tag}|`;
     this.keySuffix = `}:${specs.map((s) => `${KIND_CODE[s.kind]}:${s.windowMs}`).join(',')}`;
-    const specArgs = [1];
+    const leasing = config.policy === 'redis' && config.redis_lease > 0;
+    const specArgs = leasing ? [LEASE_DIVISOR, config.redis_lease] : [0, 0];
     for (const s of specs) specArgs.push(KIND_CODE[s.kind], s.windowMs, s.limit);
-    this.batcher = new LimitBatcher(() => backends.redis, specArgs, specs.length, config.redis_timeout_ms);
+    const batcher = new LimitBatcher(() => backends.redis, specArgs, specs.length, config.redis_timeout_ms);
+    this.batcher = batcher;
+    this.leases = leasing ? new LeaseTable(config.redis_lease_ms, (key, units) => batcher.giveBack(key, units)) : undefined;
     this.policyHeader = policyField(specs);
     this.parent = isGlobal || !config.inherit_global ? null : undefined;
   }
@@ -90,9 +96,16 @@ class RateLimiting implements PluginHandler {
   access(ctx: RequestContext): void | Promise<void> {
     const parent = this.parent === undefined ? this.resolveParent() : this.parent;
     const id = this.keys.identity(ctx);
-    if (this.config.policy !== 'local') return this.accessRedis(ctx, id, parent);
-    const d = this.backends.local.consume(this.localPrefix + id, this.specs, this.ttl, 1, this.decision);
-    if (!d.allowed) return this.refuse(ctx, d);
+    let d: Decision;
+    if (this.config.policy !== 'local') {
+      const key = this.redisPrefix + id + this.keySuffix;
+      const leased = this.leases?.take(key, performance.now());
+      if (leased === undefined) return this.accessRedis(ctx, key, parent);
+      d = leased;
+    } else {
+      d = this.backends.local.consume(this.localPrefix + id, this.specs, this.ttl, 1, this.decision);
+      if (!d.allowed) return this.refuse(ctx, d);
+    }
     // The inherited global limit is checked before this instance's headers are set, so a refusal by it
     // carries its own headers only.
     if (parent !== null) {
@@ -110,23 +123,26 @@ class RateLimiting implements PluginHandler {
   /** Runs this (global) instance's limits for an override; answers (429/503) itself and returns false when refused. */
   enforce(ctx: RequestContext): boolean | Promise<boolean> {
     const id = this.keys.identity(ctx);
-    if (this.config.policy !== 'local') return this.checkRedis(ctx, id);
+    if (this.config.policy !== 'local') {
+      const key = this.redisPrefix + id + this.keySuffix;
+      return this.leases?.take(key, performance.now()) !== undefined || this.checkRedis(ctx, key);
+    }
     const d = this.backends.local.consume(this.localPrefix + id, this.specs, this.ttl, 1, this.decision);
     if (d.allowed) return true;
     this.refuse(ctx, d);
     return false;
   }
 
-  private async accessRedis(ctx: RequestContext, id: string, parent: RateLimiting | null): Promise<void> {
-    const d = await this.evalRedis(ctx, id);
+  private async accessRedis(ctx: RequestContext, key: string, parent: RateLimiting | null): Promise<void> {
+    const d = await this.evalRedis(ctx, key);
     if (d === null) return; // fail-closed answered
     if (d !== undefined && !d.allowed) return this.refuse(ctx, d);
     if (parent !== null && !(await parent.enforce(ctx))) return;
     if (d !== undefined) this.sendHeaders(ctx, d);
   }
 
-  private async checkRedis(ctx: RequestContext, id: string): Promise<boolean> {
-    const d = await this.evalRedis(ctx, id);
+  private async checkRedis(ctx: RequestContext, key: string): Promise<boolean> {
+    const d = await this.evalRedis(ctx, key);
     if (d === null) return false;
     if (d === undefined || d.allowed) return true;
     this.refuse(ctx, d);
@@ -134,12 +150,19 @@ class RateLimiting implements PluginHandler {
   }
 
   /** The Redis decision (batched). Undefined: Redis failed and the request may pass (fail-open); null: refused with 503. */
-  private async evalRedis(ctx: RequestContext, id: string): Promise<Decision | undefined | null> {
+  private async evalRedis(ctx: RequestContext, key: string): Promise<Decision | undefined | null> {
+    let d: Decision;
     try {
-      return await this.batcher.consume(this.redisPrefix + id + this.keySuffix);
+      d = await this.batcher.consume(key);
     } catch (err) {
       return this.onFault(ctx, err as Error) ? undefined : null;
     }
+    if (d.allowed && this.leases !== undefined) this.leases.add(key, d, performance.now());
+    return d;
+  }
+
+  close(): void {
+    this.leases?.close();
   }
 
   /** Fault policy; returns whether the request may continue. */

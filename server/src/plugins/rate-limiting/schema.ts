@@ -48,6 +48,19 @@ export const RateLimitingSchema = Type.Object(
       description: 'With the `redis` policy, when Redis is unreachable or slower than redis_timeout_ms: let the request through (logged and counted) or answer 503.',
     }),
     redis_timeout_ms: Type.Integer({ minimum: 1, maximum: 10_000, default: 50, description: 'Longest wait for Redis before the fault policy applies.' }),
+    redis_lease: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 100,
+      description:
+        'With the `redis` policy: most units a node may take from Redis ahead of use in one check (at most 1/8 of what the key has left, so near the limit every request is decided in Redis and the count stays exact). 0: every request asks Redis.',
+    }),
+    redis_lease_ms: Type.Integer({
+      minimum: 10,
+      maximum: 60_000,
+      default: 1_000,
+      description: 'How long a node keeps leased units; what it has not used by then goes back to Redis for the other nodes.',
+    }),
     inherit_global: Type.Boolean({
       default: true,
       description:
