@@ -36,7 +36,9 @@ function fakeRequest(i: number): ProxyRequest {
     upstreamFailure: undefined,
     errorCode: undefined,
     responseHeaders: { 'content-type': 'application/json' },
-    req: { headers: { 'user-agent': 'okhttp/4.12.0', 'content-length': undefined }, url: '/orders/1/items' },
+    userAgent: 'okhttp/4.12.0',
+    declaredBodyLength: 0,
+    req: { url: '/orders/1/items' },
   } as unknown as ProxyRequest;
 }
 
@@ -62,7 +64,7 @@ function viaPinoInfo(logger: pino.Logger, r: ProxyRequest): void {
     upstream_latency_ms: ms3(up),
     gateway_latency_ms: ms3(total - up),
     upstream: r.targetAddress,
-    user_agent: r.req.headers['user-agent'],
+    user_agent: r.userAgent,
   });
 }
 

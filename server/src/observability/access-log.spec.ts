@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort, send, startGateway, startUpstream, MemoryLogger, type Gateway, type Upstream } from '../proxy/test-support/harness.js';
-import { AccessLineFormatter, AccessLog, createAccessLog, DEFAULT_ACCESS_LOG_FIELDS, jsonString, redactQuery, SECRET_QUERY_PARAMS, type AccessLogField } from './access-log.js';
+import { AccessLineFormatter, AccessLog, createAccessLog, DEFAULT_ACCESS_LOG_FIELDS, jsonString, ms3, redactQuery, SECRET_QUERY_PARAMS, type AccessLogField } from './access-log.js';
 import type { LineSink, SinkStats } from './log-sinks.js';
 
 class MemorySink implements LineSink {
@@ -188,6 +188,12 @@ describe('access log', () => {
 });
 
 describe('access log formatting helpers', () => {
+  it('ms3 writes what String(Math.round(x * 1000) / 1000) writes', () => {
+    const xs = [0, -0, 1, 1.5, 0.1, 0.01, 0.001, 0.0004, 0.0005, -0.0004, -0.5, -12.0345, 12.3456, 100, 99.9999, 1e9 + 0.123, NaN, Infinity, -Infinity, 1e300];
+    for (let i = 0; i < 2_000; i++) xs.push(Math.random() * 10 ** ((i % 8) - 3), -Math.random() * 100, i / 8);
+    for (const x of xs) expect(ms3(x), String(x)).toBe(String(Math.round(x * 1000) / 1000));
+  });
+
   it('jsonString escapes what JSON requires and passes the rest through', () => {
     for (const s of ['plain', 'with "quotes"', 'back\\slash', 'tab\tnew\nline\u0001', 'lone \ud800 surrogate', 'pair 😀', 'unicode é']) {
       const lit = jsonString(s);

@@ -126,9 +126,28 @@ export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
 }
 
-/** Milliseconds with 3 decimals, as a JSON number. */
-function ms3(x: number): string {
-  return '' + Math.round(x * 1000) / 1000;
+/**
+ * Milliseconds with 3 decimals, as a JSON number: the text of `Math.round(x * 1000) / 1000`, built from
+ * integers because turning a fraction into text costs about three times as much (three per line).
+ */
+export function ms3(x: number): string {
+  let us = Math.round(x * 1000);
+  if (!Number.isSafeInteger(us)) return '' + x;
+  let sign = '';
+  if (us < 0) {
+    sign = '-';
+    us = -us;
+  }
+  const whole = Math.floor(us / 1000);
+  let frac = us - whole * 1000;
+  if (frac === 0) return sign + whole;
+  let digits = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  const pad = digits === 3 ? (frac < 10 ? '00' : frac < 100 ? '0' : '') : digits === 2 && frac < 10 ? '0' : '';
+  return sign + whole + '.' + pad + frac;
 }
 
 const RATE_LIMIT_OUTCOME: Partial<Record<string, string>> = {
@@ -208,7 +227,7 @@ export class AccessLineFormatter {
     if (m & F_QUERY && r.query !== '') s += ',"query":' + jsonString(redactQuery(r.query, this.secret));
     if (m & F_STATUS) s += ',"status":' + r.status;
     if (m & F_BYTES_IN) {
-      const n = bytesIn(r);
+      const n = r.declaredBodyLength;
       if (n >= 0) s += ',"bytes_in":' + n;
     }
     if (m & F_BYTES_OUT) s += ',"bytes_out":' + r.bytesOut;
@@ -234,7 +253,7 @@ export class AccessLineFormatter {
       if (typeof c === 'string') s += ',"cache":' + jsonString(c);
     }
     if (m & F_USER_AGENT) {
-      const ua = r.req.headers['user-agent'];
+      const ua = r.userAgent;
       if (ua !== undefined) s += ',"user_agent":' + jsonString(ua);
     }
     return s + '}\n';
@@ -246,17 +265,6 @@ function pathOf(url: string | undefined): string {
   if (url === undefined) return '';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
-}
-
-/** Content-Length when declared, 0 without a body, -1 when unknown (chunked). */
-function bytesIn(r: ProxyRequest): number {
-  const h = r.req.headers;
-  const cl = h['content-length'];
-  if (cl !== undefined) {
-    const n = Number(cl);
-    return Number.isSafeInteger(n) && n >= 0 ? n : -1;
-  }
-  return h['transfer-encoding'] === undefined ? 0 : -1;
 }
 
 export interface AccessLogStats {

@@ -58,11 +58,11 @@ class FakeRequest {
   upstreamEndAt = 0;
   endedAt = 0;
   upSet: string[] | undefined = undefined;
-  req: { rawHeaders: string[]; headers: Record<string, string>; socket: object };
+  userAgent: string | undefined;
+  req: { rawHeaders: string[]; socket: object };
   constructor(rawHeaders: string[]) {
-    const headers: Record<string, string> = {};
-    for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
-    this.req = { rawHeaders, headers, socket: {} };
+    for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'user-agent') this.userAgent ??= rawHeaders[i + 1];
+    this.req = { rawHeaders, socket: {} };
   }
   reset(): this {
     this.upSet = undefined;

@@ -472,7 +472,7 @@ export class TracingObserver implements RequestObserver {
     if (req.consumer !== undefined) a += `,${attrString(K_CONSUMER, req.consumer.username)}`;
     if (status > 0) a += `,${attrInt(K_STATUS, status)}`;
     if (req.errorCode !== undefined) a += `,${attrString(K_ERROR_CODE, req.errorCode)}`;
-    const ua = req.req.headers['user-agent'];
+    const ua = req.userAgent;
     if (ua !== undefined) a += `,${attrString(K_USER_AGENT, ua)}`;
     // HTTP semantic conventions: a SERVER span is an error for 5xx only (4xx are the caller's problem).
     const serverError = status >= 500;

@@ -115,3 +115,19 @@ export function cookieValue(header: string | undefined, name: string): string | 
   }
   return undefined;
 }
+
+/**
+ * One request header from the raw list (`lc`: a lower-case name), repeats joined with ", " as Node's
+ * `req.headers` joins them. For a plugin that needs one or two headers: reading `req.headers` makes
+ * Node build an object of all of them first.
+ */
+export function rawHeader(raw: readonly string[], lc: string): string | undefined {
+  let out: string | undefined;
+  const len = lc.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== len || (name !== lc && name.toLowerCase() !== lc)) continue;
+    out = out === undefined ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
+  }
+  return out;
+}

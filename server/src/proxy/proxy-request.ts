@@ -162,6 +162,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private hRequestId: string | undefined = undefined;
   private hConnection: string | undefined = undefined;
   private hUpgrade: string | undefined = undefined;
+  private hContentLength: string | undefined = undefined;
+  private hChunked = false;
+  /** The client's User-Agent (first one), for the observers; undefined when it sent none. */
+  userAgent: string | undefined = undefined;
   /** The client speaks gRPC (Content-Type application/grpc…): errors are answered gRPC-shaped, trailers kept. */
   grpcCall = false;
   /** gRPC status fields an upstream put in its head (a trailers-only answer), re-sent as trailers. */
@@ -251,9 +255,14 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
           break;
         case 'content-length':
           if (v !== '0') this.hasBody = true;
+          this.hContentLength ??= v;
           break;
         case 'transfer-encoding':
           this.hasBody = true;
+          this.hChunked = true;
+          break;
+        case 'user-agent':
+          this.userAgent ??= v;
           break;
       }
     }
@@ -372,6 +381,20 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.prefixLength = m.prefixLength;
     this.chains = route.chains;
     this.runPhase('access', 0);
+  }
+
+  /**
+   * Request body bytes as declared: Content-Length, 0 without a body, -1 when unknown (chunked, or a
+   * malformed length). Read from the one scan of the raw headers, so the observers never make Node build
+   * `req.headers` for a request nothing else needed it for.
+   */
+  get declaredBodyLength(): number {
+    const cl = this.hContentLength;
+    if (cl !== undefined) {
+      const n = Number(cl);
+      return Number.isSafeInteger(n) && n >= 0 ? n : -1;
+    }
+    return this.hChunked ? -1 : 0;
   }
 
   /** The router reads request headers through this getter (lower-case names, Node's parsed view). */

@@ -2,6 +2,7 @@
  * key-auth: an API key in a header or query parameter, looked up by its keyed hash in the snapshot's
  * credential index (one HMAC-SHA256 and one Map lookup per request; the key itself is never stored).
  */
+import { rawHeader } from '../../proxy/headers.js';
 import { AuthGate } from '../../auth/gate.js';
 import { credentialStatus } from '../../auth/credential-index.js';
 import { definePlugin, type RequestContext } from '../types.js';
@@ -54,10 +55,10 @@ export const keyAuthPlugin = definePlugin({
       access(ctx: RequestContext) {
         if (!gate.begin(ctx)) return;
         let key: string | undefined;
-        const headers = ctx.req.headers;
+        const raw = ctx.req.rawHeaders;
         for (let i = 0; i < headerNames.length; i++) {
-          const v = headers[headerNames[i]!];
-          if (typeof v === 'string' && v !== '') {
+          const v = rawHeader(raw, headerNames[i]!);
+          if (v !== undefined && v !== '') {
             key = v;
             if (hide) ctx.removeUpstreamHeader(headerNames[i]!);
             break;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A/B CPU cost per request of two gateway configs, for a machine whose speed drifts from minute to minute:
+# both gateways run at once (pinned to core 1, each on its own ports) and wrk alternates between them in
+# short slices, so every A slice has a B slice next to it. Prints each pair's CPU/request and throughput,
+# then the median of the per-pair ratios, which drift hits alike on both sides.
+# Usage: ab-cpu.sh [slice seconds] [pairs] [connections] A=config.yaml[|VAR=value ...[|Header: value]] B=...
+# (entry syntax as in cpu-per-request.sh). Starts the shared bench upstream (nginx on :9001) unless it answers.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+slice=${1:-2}; pairs=${2:-10}; conns=${3:-64}; shift 3
+node=${NODE_BIN:-node}
+tck=$(getconf CLK_TCK)
+cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+up() { (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null; }
+upstream=
+if ! up 9001; then
+  taskset -c 0 nginx -c "$root/../shared/bench/nginx-upstream.conf" & upstream=$!
+  for _ in $(seq 1 100); do up 9001 && break; sleep 0.1; done
+fi
+pids=(); names=(); ports=(); hdrs=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "$upstream" ] && kill $upstream 2>/dev/null; }
+trap cleanup EXIT
+port=9240
+for entry in "$@"; do
+  name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=; header=
+  [ "$file" != "$rest" ] && extra=${rest#*|}
+  case $extra in *'|'*) header=${extra#*|}; extra=${extra%%|*} ;; esac
+  case $file in /*) ;; *) file=$root/scripts/bench/$file ;; esac
+  env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
+    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/ab-$name.log" 2>&1 &
+  pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")
+  port=$((port + 10))
+done
+for p in "${ports[@]}"; do for _ in $(seq 1 300); do up "$p" && break; sleep 0.1; done; done
+run() { # index seconds -> "requests cpu_ticks rps"
+  local i=$1 h=(); [ -n "${hdrs[$i]}" ] && h=(-H "${hdrs[$i]}")
+  local c0 c1 out
+  c0=$(cpu "${pids[$i]}")
+  out=$(taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$2s" "http://127.0.0.1:${ports[$i]}/bench/items?x=1" 2>&1)
+  c1=$(cpu "${pids[$i]}")
+  echo "$(echo "$out" | awk '/requests in/ {print $1}') $((c1 - c0)) $(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+}
+for i in "${!pids[@]}"; do run "$i" 2 >/dev/null; done # warm-up
+results=$(mktemp)
+for k in $(seq 1 "$pairs"); do
+  # ABBA inside each pair of slices would need 4 slices; alternating the order per pair does the same job.
+  if [ $((k % 2)) -eq 1 ]; then order="0 1"; else order="1 0"; fi
+  line="$k"
+  for i in $order; do line="$line $i $(run "$i" "$slice")"; done
+  echo "$line" >>"$results"
+  echo "$line" | awk -v t="$tck" -v a="${names[0]}" -v b="${names[1]}" '{
+    for (j = 2; j <= NF; j += 4) { if ($j == 0) { ra = $(j+1); ca = $(j+2); sa = $(j+3) } else { rb = $(j+1); cb = $(j+2); sb = $(j+3) } }
+    printf "pair %2d  %-8s %7.1f us/req %7.0f rps   %-8s %7.1f us/req %7.0f rps   cpu ratio %.3f  rps ratio %.3f\n", $1, a, ca/t*1e6/ra, sa, b, cb/t*1e6/rb, sb, (cb/rb)/(ca/ra), sb/sa }'
+done
+ratios=$(awk '{
+    for (j = 2; j <= NF; j += 4) { if ($j == 0) { ra = $(j+1); ca = $(j+2); sa = $(j+3) } else { rb = $(j+1); cb = $(j+2); sb = $(j+3) } }
+    print (cb/rb)/(ca/ra), sb/sa }' "$results")
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }
+m=$(echo "$ratios" | awk '{print $1}' | median); q=$(echo "$ratios" | awk '{print $2}' | median)
+awk -v n="$pairs" -v m="$m" -v q="$q" -v a="${names[0]}" -v b="${names[1]}" 'BEGIN {
+  printf "median of %d pairs: %s/%s CPU per request %.3f (%+.1f%%), requests/s %.3f (%+.1f%%)\n", n, b, a, m, (m-1)*100, q, (q-1)*100 }'
+rm -f "$results"
