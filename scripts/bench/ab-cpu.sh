@@ -9,23 +9,15 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 slice=${1:-2}; pairs=${2:-10}; conns=${3:-64}; shift 3
 node=${NODE_BIN:-node}
-tck=$(getconf CLK_TCK)
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-up() { (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-upstream=
-if ! up 9001; then
-  taskset -c 0 nginx -c "$root/../shared/bench/nginx-upstream.conf" & upstream=$!
-  for _ in $(seq 1 100); do up 9001 && break; sleep 0.1; done
-fi
+# shellcheck source=lib.sh
+. "$root/scripts/bench/lib.sh"
+start_bench_upstream
 pids=(); names=(); ports=(); hdrs=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "$upstream" ] && kill $upstream 2>/dev/null; }
 trap cleanup EXIT
 port=9240
 for entry in "$@"; do
-  name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=; header=
-  [ "$file" != "$rest" ] && extra=${rest#*|}
-  case $extra in *'|'*) header=${extra#*|}; extra=${extra%%|*} ;; esac
-  case $file in /*) ;; *) file=$root/scripts/bench/$file ;; esac
+  parse_entry "$entry"
   env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
     GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/ab-$name.log" 2>&1 &
   pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")

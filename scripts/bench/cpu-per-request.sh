@@ -11,21 +11,13 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dur=${1:-5}; conns=${2:-64}; repeats=${3:-3}; shift 3
 node=${NODE_BIN:-node}
-tck=$(getconf CLK_TCK)
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-up() { (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-upstream=
-if ! up 9001; then
-  taskset -c 0 nginx -c "$root/../shared/bench/nginx-upstream.conf" & upstream=$!
-  for _ in $(seq 1 100); do up 9001 && break; sleep 0.1; done
-fi
+# shellcheck source=lib.sh
+. "$root/scripts/bench/lib.sh"
+start_bench_upstream
 trap '[ -n "$upstream" ] && kill $upstream 2>/dev/null' EXIT
 for round in $(seq 1 "$repeats"); do
   for entry in "$@"; do
-    name=${entry%%=*}; rest=${entry#*=}; file=${rest%%|*}; extra=; header=
-    [ "$file" != "$rest" ] && extra=${rest#*|}
-    case $extra in *'|'*) header=${extra#*|}; extra=${extra%%|*} ;; esac
-    case $file in /*) ;; *) file=$root/scripts/bench/$file ;; esac
+    parse_entry "$entry"
     hdr=(); [ -n "$header" ] && hdr=(-H "$header")
     env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
       GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/cpu-$name.log" 2>&1 &
