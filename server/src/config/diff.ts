@@ -6,7 +6,7 @@
  * `id`, so a file that omits plugin ids or lists entities in another order diffs as "no changes".
  */
 import { ConfigDocumentSchema, ENTITY_KINDS, pluginInstanceKey, type ConfigDocument, type EntityKind } from './schema.js';
-import { validate } from './validate.js';
+import { hasPassed, validate } from './validate.js';
 import type { Entity } from '../store/config-store.js';
 
 export interface FieldChange {
@@ -94,6 +94,7 @@ export function isEmptyDiff(diff: ConfigDiff): boolean {
 }
 
 function normalise(doc: ConfigDocument, side: 'current' | 'next'): ConfigDocument {
+  if (hasPassed(doc, ConfigDocumentSchema)) return doc;
   const v = validate(ConfigDocumentSchema, doc);
   if (!v.ok) throw new DiffInputError(side, v.issues);
   return v.value;

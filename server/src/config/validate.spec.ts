@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
-import { validate } from './validate.js';
+import { hasPassed, markValidated, validate } from './validate.js';
 
 describe('validate formats', () => {
   const At = Type.Object({ at: Type.String({ format: 'date-time' }), id: Type.String({ format: 'uuid' }), url: Type.String({ format: 'uri' }) });
@@ -28,5 +28,26 @@ describe('validate formats', () => {
     const r = validate(At, { at: 'x', id: 'y', url: 'z' });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.map((i) => i.path).sort()).toEqual(['/at', '/id', '/url']);
+  });
+});
+
+describe('values that passed', () => {
+  it('remembers what validate returned, for the schema it passed, and nothing it was given', () => {
+    const A = Type.Object({ n: Type.Integer({ default: 1 }) });
+    const B = Type.Object({ n: Type.Integer() });
+    const input = {};
+    const r = validate(A, input);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value).toEqual({ n: 1 });
+    expect(hasPassed(r.value, A)).toBe(true);
+    expect(hasPassed(r.value, B)).toBe(false);
+    expect(hasPassed(input, A)).toBe(false);
+    expect(hasPassed({ n: 1 }, A)).toBe(false);
+    const bad = validate(A, { n: 'x' });
+    expect(bad.ok).toBe(false);
+    const derived = markValidated({ n: 2 }, A);
+    expect(hasPassed(derived, A)).toBe(true);
+    expect(hasPassed(undefined, A)).toBe(false);
   });
 });

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkDocument } from '../config/check.js';
-import { ENTITY_KINDS, emptyDocument, pluginInstanceKey, type CertificateConfig, type ConfigDocument, type CredentialConfig, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
-import type { ValidationIssue } from '../config/validate.js';
+import { ConfigDocumentSchema, ENTITY_KINDS, emptyDocument, pluginInstanceKey, type CertificateConfig, type ConfigDocument, type CredentialConfig, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
+import { markValidated, type ValidationIssue } from '../config/validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import {
@@ -167,7 +167,8 @@ export class PrismaConfigStore implements ConfigStore {
       const m = mutate(cloneDocument(before));
       const checked = checkDocument(m.document, this.plugins);
       if (!checked.ok) throw new StoreValidationError(this.focusIssues(checked.issues, m));
-      const after = canonicalDocument(assignPluginIds(checked.document, before));
+      // Key order and plugin ids change nothing the schema checks: the diff below need not validate it again.
+      const after = markValidated(canonicalDocument(assignPluginIds(checked.document, before)), ConfigDocumentSchema);
       let base = before;
       if (m.rename) {
         await renameInPlace(tx, m.rename.kind, m.rename.from, m.rename.to);
