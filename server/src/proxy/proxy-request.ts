@@ -1012,7 +1012,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     if (this.bodyRead === undefined) {
       if (!this.hasBody) this.bodyRead = Promise.resolve(Buffer.alloc(0));
       else {
-        const declared = Number(this.req.headers['content-length']);
+        const declared = this.declaredBodyLength;
         // A declared length over the limit is refused before reading a byte (Node discards the unread body).
         this.bodyRead = declared > limit ? Promise.reject(bodyTooLarge(limit)) : readStream(this.req, limit);
       }
