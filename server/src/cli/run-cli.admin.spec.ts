@@ -2,30 +2,14 @@
  * The CLI against the real admin API (in-process app over a PGlite store, listening on loopback):
  * export → edit → diff → apply --dry-run → apply → diff clean, with the contract as the server has it.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, createHarness, type Harness } from '../admin/test-support/admin-harness.js';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from './run-cli.js';
-import { runCliCaptured } from './test-support.js';
+import { cliAgainstAdmin } from './test-support.js';
 
-let h: Harness;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-beforeAll(async () => {
-  h = await createHarness();
-  await h.app.listen('127.0.0.1', 0);
-  env = { GATEHOUSE_ADMIN_URL: h.app.url(), GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN };
-  dir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-admin-'));
-});
-afterAll(async () => {
-  await h?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-const cli = (argv: string[], e: NodeJS.ProcessEnv = env) => runCliCaptured(argv, e);
+const t = cliAgainstAdmin('gatehouse-cli-admin-');
+const cli = t.cli;
 
 const FILE = `_format_version: "1"
 services:
@@ -39,7 +23,7 @@ routes:
 
 describe('gatehouse CLI against the admin API', () => {
   it('applies a file and then reports no changes', async () => {
-    const file = join(dir, 'gateway.yaml');
+    const file = join(t.dir, 'gateway.yaml');
     await writeFile(file, FILE);
 
     const diff = await cli(['diff', file]);
@@ -58,7 +42,7 @@ describe('gatehouse CLI against the admin API', () => {
     expect(applied.code, applied.stderr).toBe(EXIT.ok);
     const version = /Applied: configuration version (\d+)\./.exec(applied.stdout)?.[1];
     expect(version).toBeDefined();
-    const history = (await h.request('GET', '/versions')).json() as { data: { version: number; message: string }[] };
+    const history = (await t.h.request('GET', '/versions')).json() as { data: { version: number; message: string }[] };
     expect(history.data.find((v) => v.version === Number(version))?.message).toBe('first cut');
 
     const again = await cli(['diff', file]);
@@ -67,7 +51,7 @@ describe('gatehouse CLI against the admin API', () => {
 
   it('exports a file that validates and diffs clean', async () => {
     for (const format of ['yaml', 'json'] as const) {
-      const out = join(dir, `export.${format}`);
+      const out = join(t.dir, `export.${format}`);
       const r = await cli(['export', '--format', format, '-o', out]);
       expect(r.code, r.stderr).toBe(EXIT.ok);
       expect((await readFile(out, 'utf8')).length).toBeGreaterThan(0);
@@ -77,9 +61,9 @@ describe('gatehouse CLI against the admin API', () => {
   });
 
   it('reports a rejected token readably', async () => {
-    const file = join(dir, 'empty.json');
+    const file = join(t.dir, 'empty.json');
     await writeFile(file, JSON.stringify({ _format_version: '1' }));
-    const denied = await cli(['apply', file], { GATEHOUSE_ADMIN_URL: h.app.url(), GATEHOUSE_ADMIN_TOKEN: 'wrong' });
+    const denied = await cli(['apply', file], { GATEHOUSE_ADMIN_URL: t.h.app.url(), GATEHOUSE_ADMIN_TOKEN: 'wrong' });
     expect(denied.code).toBe(EXIT.admin);
     expect(denied.stderr).toMatch(/^error: 401 .*\(GW_ERR_ADMIN_UNAUTHORIZED\)/);
     expect(denied.stderr).toContain('hint: pass --token');

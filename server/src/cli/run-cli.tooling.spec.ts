@@ -3,33 +3,17 @@
  * diff / apply --dry-run, export without clear secrets, history and rollback. The gateway side is the
  * real admin app (PGlite store) on loopback, as in run-cli.admin.spec.ts.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, createHarness, type Harness } from '../admin/test-support/admin-harness.js';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from './run-cli.js';
-import { runCliCaptured } from './test-support.js';
+import { cliAgainstAdmin } from './test-support.js';
 
-let h: Harness;
-let dir: string;
-let env: NodeJS.ProcessEnv;
-
-beforeAll(async () => {
-  h = await createHarness();
-  await h.app.listen('127.0.0.1', 0);
-  env = { GATEHOUSE_ADMIN_URL: h.app.url(), GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN };
-  dir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-tooling-'));
-});
-afterAll(async () => {
-  await h?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-const cli = (argv: string[], e: NodeJS.ProcessEnv = env) => runCliCaptured(argv, e);
+const t = cliAgainstAdmin('gatehouse-cli-tooling-');
+const cli = t.cli;
 
 async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
+  const path = join(t.dir, name);
   await writeFile(path, text);
   return path;
 }
@@ -102,15 +86,15 @@ plugins:
   });
 
   it('apply sends the resolved values; export writes env references unless --include-secrets', async () => {
-    await mkdir(join(dir, 'secrets'), { recursive: true });
-    await writeFile(join(dir, 'secrets', 'endpoint'), 'http://idp.internal/introspect\n');
+    await mkdir(join(t.dir, 'secrets'), { recursive: true });
+    await writeFile(join(t.dir, 'secrets', 'endpoint'), 'http://idp.internal/introspect\n');
     const f = await file('refs.yaml', WITH_REFS);
-    const applied = await cli(['apply', f, '-m', 'with secrets'], { ...env, GH_CLIENT_SECRET: 'hunter2' });
+    const applied = await cli(['apply', f, '-m', 'with secrets'], { ...t.env, GH_CLIENT_SECRET: 'hunter2' });
     expect(applied.code, applied.stderr).toBe(EXIT.ok);
-    const stored = (await h.store.current()).document.plugins.find((p) => p.name === 'oauth2-introspection')!;
+    const stored = (await t.h.store.current()).document.plugins.find((p) => p.name === 'oauth2-introspection')!;
     expect(stored.config).toMatchObject({ client_secret: 'hunter2', introspection_endpoint: 'http://idp.internal/introspect' });
 
-    const out = join(dir, 'exported.yaml');
+    const out = join(t.dir, 'exported.yaml');
     const exported = await cli(['export', '-o', out]);
     expect(exported.code, exported.stderr).toBe(EXIT.ok);
     const text = await readFile(out, 'utf8');
@@ -118,7 +102,7 @@ plugins:
     expect(text).toContain('client_secret: "{env://GATEHOUSE_SECRET_OAUTH2_INTROSPECTION_CLIENT_SECRET}"');
     expect(exported.stderr).toContain('/plugins/0/config/client_secret → {env://GATEHOUSE_SECRET_OAUTH2_INTROSPECTION_CLIENT_SECRET}');
     // The redacted export re-applies as "no changes" once the variable is set, and fails loudly without it.
-    expect((await cli(['diff', out], { ...env, GATEHOUSE_SECRET_OAUTH2_INTROSPECTION_CLIENT_SECRET: 'hunter2' })).code).toBe(EXIT.ok);
+    expect((await cli(['diff', out], { ...t.env, GATEHOUSE_SECRET_OAUTH2_INTROSPECTION_CLIENT_SECRET: 'hunter2' })).code).toBe(EXIT.ok);
     const without = await cli(['diff', out]);
     expect(without.code).toBe(EXIT.invalid);
     expect(without.stderr).toContain('/plugins/0/config/client_secret: environment variable GATEHOUSE_SECRET_OAUTH2_INTROSPECTION_CLIENT_SECRET is not set');
@@ -128,7 +112,7 @@ plugins:
     expect(clear.stderr).toBe('');
 
     // A changed secret shows in the diff as changed, never in clear.
-    const diff = await cli(['diff', f], { ...env, GH_CLIENT_SECRET: 'new-secret-value' });
+    const diff = await cli(['diff', f], { ...t.env, GH_CLIENT_SECRET: 'new-secret-value' });
     expect(diff.code).toBe(EXIT.changes);
     expect(diff.stdout).toContain('/config/client_secret "(secret)" → "(secret)"');
     expect(diff.stdout).not.toMatch(/hunter2|new-secret-value/);
@@ -177,10 +161,10 @@ plugins:${extraPlugin || ' []'}
   it('history lists versions with author, message and counts; rollback restores one, with a message', async () => {
     const v1 = await file('h1.yaml', BASE(30000));
     await cli(['apply', v1, '-m', 'history one']);
-    const first = (await h.store.current()).version;
+    const first = (await t.h.store.current()).version;
     const v2 = await file('h2.yaml', BASE(1000));
     expect((await cli(['apply', v2, '-m', 'history  two\nlines'])).code).toBe(EXIT.ok);
-    const second = (await h.store.current()).version;
+    const second = (await t.h.store.current()).version;
 
     const hist = await cli(['history', '--limit', '2']);
     expect(hist.code, hist.stderr).toBe(EXIT.ok);
@@ -196,13 +180,13 @@ plugins:${extraPlugin || ' []'}
     expect(rb.stdout).toContain('~ service catalog: /read_timeout 1000 → 30000');
     expect(rb.stdout).toContain("route catalog-api: service 'catalog' (/read_timeout)");
     expect(rb.stdout).toMatch(new RegExp(`Rolled back to version ${first}: configuration version ${second + 1}\\.\\n$`));
-    const now = await h.store.current();
+    const now = await t.h.store.current();
     expect(now.version).toBe(second + 1);
     expect(now.document.services.find((s) => s.name === 'catalog')?.read_timeout).toBe(30000);
-    const top = (await h.store.versions({ limit: 1 })).data[0]!;
+    const top = (await t.h.store.versions({ limit: 1 })).data[0]!;
     expect(top).toMatchObject({ author: 'admin-token', message: `rollback to v${first}: too short a timeout` });
     // The rollback is audited like every other change.
-    const audit = await h.store.audit!.list({ action: 'versions.rollback', limit: 5 });
+    const audit = await t.h.store.audit!.list({ action: 'versions.rollback', limit: 5 });
     expect(audit.data.length).toBe(1);
 
     const again = await cli(['rollback', String(first)]);
