@@ -5,6 +5,8 @@
 # then the median of the per-pair ratios, which drift hits alike on both sides.
 # Usage: ab-cpu.sh [slice seconds] [pairs] [connections] A=config.yaml[|VAR=value ...[|Header: value]] B=...
 # (entry syntax as in cpu-per-request.sh). Starts the shared bench upstream (nginx on :9001) unless it answers.
+# BENCH_MAIN=<path to main.js> among an entry's variables runs that build instead (A/B of two builds:
+# `npx tsc -p server/tsconfig.build.json --outDir server/dist-old` on the old commit).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 slice=${1:-2}; pairs=${2:-10}; conns=${3:-64}; shift 3
@@ -18,8 +20,9 @@ trap cleanup EXIT
 port=9240
 for entry in "$@"; do
   parse_entry "$entry"
+  main=$(echo "$extra" | grep -o 'BENCH_MAIN=[^ ]*' | cut -d= -f2)
   env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
-    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/ab-$name.log" 2>&1 &
+    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "${main:-$root/server/dist/main.js}" >"/tmp/ab-$name.log" 2>&1 &
   pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")
   port=$((port + 10))
 done

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort, send, startGateway, startUpstream, MemoryLogger, type Gateway, type Upstream } from '../proxy/test-support/harness.js';
 import { AccessLineFormatter, AccessLog, createAccessLog, DEFAULT_ACCESS_LOG_FIELDS, jsonString, ms3, redactQuery, SECRET_QUERY_PARAMS, type AccessLogField } from './access-log.js';
 import type { LineSink, SinkStats } from './log-sinks.js';
+import type { ProxyRequest } from '../proxy/proxy-request.js';
 
 class MemorySink implements LineSink {
   readonly name = 'memory';
@@ -192,6 +193,67 @@ describe('access log formatting helpers', () => {
     const xs = [0, -0, 1, 1.5, 0.1, 0.01, 0.001, 0.0004, 0.0005, -0.0004, -0.5, -12.0345, 12.3456, 100, 99.9999, 1e9 + 0.123, NaN, Infinity, -Infinity, 1e300];
     for (let i = 0; i < 2_000; i++) xs.push(Math.random() * 10 ** ((i % 8) - 3), -Math.random() * 100, i / 8);
     for (const x of xs) expect(ms3(x), String(x)).toBe(String(Math.round(x * 1000) / 1000));
+  });
+
+  it('formats a line exactly as JSON.stringify would, escapes and non-ASCII included', () => {
+    const fields = DEFAULT_ACCESS_LOG_FIELDS.filter((f) => f !== 'time');
+    const fmt = new AccessLineFormatter([...fields, 'query'], 'nöde "1"');
+    const values = ['plain', 'quote " and back\\slash', 'tab\tnl\n\u0001', 'é€😀', 'lone \ud800', '\u007f', 'x'.repeat(20_000)];
+    for (const v of values) {
+      const r = {
+        requestId: 'req-1',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        clientIp: '203.0.113.7',
+        consumer: { username: v },
+        route: { name: 'r' },
+        serviceName: 's',
+        method: 'GET',
+        host: 'h.example',
+        path: `/p/${v}`,
+        query: `a=${v}`,
+        status: 503,
+        declaredBodyLength: 12,
+        bytesOut: 2 ** 40,
+        startedAt: 1000,
+        upstreamStartAt: 1000.25,
+        upstreamHeadAt: 1003,
+        upstreamEndAt: 1003.5,
+        endedAt: 1004.125,
+        targetAddress: '10.0.0.1:80',
+        upstreamFailure: 'timeout',
+        errorCode: 'GW_ERR_RATE_LIMITED',
+        responseHeaders: { 'x-cache-status': 'Miss' },
+        userAgent: v,
+        req: { url: '/' },
+      } as unknown as ProxyRequest;
+      const expected = {
+        type: 'access',
+        request_id: 'req-1',
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        node: 'nöde "1"',
+        client_ip: '203.0.113.7',
+        consumer: v,
+        route: 'r',
+        service: 's',
+        method: 'GET',
+        host: 'h.example',
+        path: `/p/${v}`,
+        query: `a=${v}`,
+        status: 503,
+        bytes_in: 12,
+        bytes_out: 2 ** 40,
+        latency_ms: 4.125,
+        upstream_latency_ms: 3.25,
+        gateway_latency_ms: 0.875,
+        upstream: '10.0.0.1:80',
+        upstream_error: 'timeout',
+        error_code: 'GW_ERR_RATE_LIMITED',
+        rate_limit: 'limited',
+        cache: 'Miss',
+        user_agent: v,
+      };
+      expect(fmt.format(r), v.slice(0, 20)).toBe(`${JSON.stringify(expected)}\n`);
+    }
   });
 
   it('jsonString escapes what JSON requires and passes the rest through', () => {

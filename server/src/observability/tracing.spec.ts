@@ -243,10 +243,16 @@ describe('tracing through the proxy (real OTLP/HTTP export to a stand-in receive
         ],
         routes: [
           { name: 'echo-route', service: 'echo', paths: ['/echo'] },
+          { name: 'plain-route', service: 'echo', paths: ['/plain'] },
           { name: 'gone-route', service: 'gone', paths: ['/gone'] },
           { name: 'blocked', service: 'echo', paths: ['/blocked'] },
         ],
-        plugins: [{ name: 'request-termination', route: 'blocked', config: { status_code: 403, message: 'no' } }],
+        plugins: [
+          { name: 'request-termination', route: 'blocked', config: { status_code: 403, message: 'no' } },
+          // One plugin in the access phase and one in the upstream phase, so echo-route's trace has their spans.
+          { name: 'request-transformer', route: 'echo-route', config: { add: { headers: { 'x-traced': '1' } } } },
+          { name: 'circuit-breaker', route: 'echo-route' },
+        ],
       },
       [],
       { observer: traced.observer },
@@ -266,7 +272,8 @@ describe('tracing through the proxy (real OTLP/HTTP export to a stand-in receive
     expect(sent.flags).toBe('01');
     await traced.settle([r]);
     const spans = receiver.trace(sent.traceId);
-    expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'GET echo-route', 'gatehouse.access', 'gatehouse.rewrite_route', 'gatehouse.upstream_phase']);
+    // No rewrite plugin ran, so no rewrite span.
+    expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'GET echo-route', 'gatehouse.access', 'gatehouse.upstream_phase']);
 
     const server = byName(spans, 'GET echo-route');
     expect(server.kind).toBe(KIND.SERVER);
@@ -294,7 +301,7 @@ describe('tracing through the proxy (real OTLP/HTTP export to a stand-in receive
     expect(client.spanId).toBe(sent.parentId);
     expect(client.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': up.port, 'http.response.status_code': 200, 'gatehouse.service': 'echo' });
 
-    for (const name of ['gatehouse.rewrite_route', 'gatehouse.access', 'gatehouse.upstream_phase']) {
+    for (const name of ['gatehouse.access', 'gatehouse.upstream_phase']) {
       const p = byName(spans, name);
       expect(p.kind).toBe(KIND.INTERNAL);
       expect(p.parentSpanId).toBe(server.spanId);
@@ -304,13 +311,23 @@ describe('tracing through the proxy (real OTLP/HTTP export to a stand-in receive
       expect(s.start >= server.start && s.end <= server.end, s.name).toBe(true);
       expect(s.end >= s.start, s.name).toBe(true);
     }
-    expect(byName(spans, 'gatehouse.rewrite_route').end <= byName(spans, 'gatehouse.access').start).toBe(true);
+    expect(byName(spans, 'gatehouse.access').end <= byName(spans, 'gatehouse.upstream_phase').start).toBe(true);
     expect(byName(spans, 'gatehouse.upstream_phase').end <= client.start).toBe(true);
 
     // The ids the other observers (the access log) read are the SERVER span's.
     const ids = traced.ids(r.headers['x-request-id']);
     expect(ids).toEqual({ requestId: r.headers['x-request-id'], traceId: sent.traceId, spanId: server.spanId });
     expect(receiver.requests.every((q) => q.contentType?.startsWith('application/json'))).toBe(true);
+  });
+
+  it('records no phase spans for a route without plugins: SERVER and CLIENT only', async () => {
+    const r = await send(gw.port, '/plain/x');
+    expect(r.status).toBe(200);
+    const sent = upstreamTraceparent(r.json());
+    await traced.settle([r]);
+    const spans = receiver.trace(sent.traceId);
+    expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'GET plain-route']);
+    expect(byName(spans, 'GET').parentSpanId).toBe(byName(spans, 'GET plain-route').spanId);
   });
 
   it('continues an incoming sampled trace: same trace id, the caller as parent, tracestate forwarded', async () => {
@@ -376,11 +393,11 @@ describe('tracing through the proxy (real OTLP/HTTP export to a stand-in receive
     expect(missServer.name).toBe('GET');
     expect(missServer.status.code).toBe(0);
     expect(missServer.attributes['gatehouse.error_code']).toBe('GW_ERR_ROUTE_NOT_FOUND');
-    expect(receiver.trace(missServer.traceId).map((s) => s.name).sort()).toEqual(['GET', 'gatehouse.rewrite_route']);
+    expect(receiver.trace(missServer.traceId).map((s) => s.name)).toEqual(['GET']);
 
     const blockedServer = receiver.spans.find((s) => s.attributes['gatehouse.request_id'] === blocked.headers['x-request-id'])!;
     // The access phase answered: it runs to the end of the request, and nothing went upstream.
-    expect(receiver.trace(blockedServer.traceId).map((s) => s.name).sort()).toEqual(['GET blocked', 'gatehouse.access', 'gatehouse.rewrite_route']);
+    expect(receiver.trace(blockedServer.traceId).map((s) => s.name).sort()).toEqual(['GET blocked', 'gatehouse.access']);
     expect(byName(receiver.trace(blockedServer.traceId), 'gatehouse.access').end).toBe(blockedServer.end);
   });
 });
@@ -460,10 +477,10 @@ describe('sampling ratio and B3 through the proxy', () => {
       for (const deadline = Date.now() + 5_000; !traced.ids(r.headers['x-request-id']) && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 5));
       expect(receiver.trace(sent.traceId)).toHaveLength(0); // the batch delay has not passed
       await tracer.shutdown();
-      expect(receiver.trace(sent.traceId).map((s) => s.name).sort()).toEqual(['GET', 'GET r', 'gatehouse.access', 'gatehouse.rewrite_route', 'gatehouse.upstream_phase']);
+      expect(receiver.trace(sent.traceId).map((s) => s.name).sort()).toEqual(['GET', 'GET r']);
       const after = upstreamTraceparent((await send(gw.port, '/after-shutdown')).json());
       expect(after.flags).toBe('00');
-      expect(tracer.exportCounters.sent).toBe(5);
+      expect(tracer.exportCounters.sent).toBe(2);
     } finally {
       await gw.close();
     }

@@ -5,7 +5,7 @@
  * context when there is a valid one), and the upstream always receives a `traceparent` naming the gateway
  * as its parent, sampled or not, so services behind the gateway keep the trace. Unsampled requests cost
  * nothing more than that: no span objects, no context objects. For a sampled request `end` encodes the
- * SERVER span, INTERNAL spans for the plugin phases and a CLIENT span for the upstream call straight from
+ * SERVER span, INTERNAL spans for the plugin phases that had plugins and a CLIENT span for the upstream call straight from
  * the proxy's own timings into OTLP JSON (otlp-encoder.ts); a batcher joins them into request bodies and
  * an exporter worker thread POSTs those to the collector (span-export.ts, span-exporter-worker.ts).
  *
@@ -16,7 +16,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { PluginLogger } from '../plugins/types.js';
-import type { ProxyRequest, RequestObserver } from '../proxy/proxy-request.js';
+import { PHASE_ACCESS, PHASE_REWRITE, PHASE_UPSTREAM, type ProxyRequest, type RequestObserver } from '../proxy/proxy-request.js';
 import { GATEHOUSE_VERSION } from '../version.js';
 import { attrBool, attrInt, attrKey, attrString, encodeSpan, envelope, FLAGS_LOCAL_PARENT, FLAGS_REMOTE_PARENT, SpanFields, SPAN_KIND, STATUS_CODE } from './otlp-encoder.js';
 import { ExportReporter, senderOptionsFromEnv, SpanBatcher, WorkerSpanTransport, type ExportCounters, type SpanTransport } from './span-export.js';
@@ -497,17 +497,21 @@ export class TracingObserver implements RequestObserver {
     // Children share the trace id, the tracestate and the local parent.
     f.parentSpanId = serverId;
     f.flags = FLAGS_LOCAL_PARENT;
-    // Plugin phases: each runs from the end of the previous one to its own end, or to the answer when a
+    // Plugin phases that had plugins to run (an empty phase is only noise in a trace, and a third of the
+    // encoding): each runs from the end of the previous step to its own end, or to the answer when a
     // plugin (or the router) answered in it.
-    out += `,${this.phase(anchor, 'gatehouse.rewrite_route', req.startedAt, req.routedAt || endedAt)}`;
-    count++;
-    if (req.routedAt > 0) {
+    const phases = req.pluginPhases;
+    if (phases & PHASE_REWRITE) {
+      out += `,${this.phase(anchor, 'gatehouse.rewrite_route', req.startedAt, req.routedAt || endedAt)}`;
+      count++;
+    }
+    if (phases & PHASE_ACCESS && req.routedAt > 0) {
       out += `,${this.phase(anchor, 'gatehouse.access', req.routedAt, req.accessDoneAt || endedAt)}`;
       count++;
-      if (req.accessDoneAt > 0) {
-        out += `,${this.phase(anchor, 'gatehouse.upstream_phase', req.accessDoneAt, req.upstreamPhaseDoneAt || endedAt)}`;
-        count++;
-      }
+    }
+    if (phases & PHASE_UPSTREAM && req.accessDoneAt > 0) {
+      out += `,${this.phase(anchor, 'gatehouse.upstream_phase', req.accessDoneAt, req.upstreamPhaseDoneAt || endedAt)}`;
+      count++;
     }
     if (req.upstreamStartAt > 0) {
       out += `,${this.upstream(req, st, anchor, endedAt, method)}`;

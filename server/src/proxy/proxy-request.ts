@@ -66,6 +66,11 @@ function onWriteTimeout(ctx: ProxyRequest): void {
   ctx.controller?.abort(new UpstreamWriteTimeoutError());
 }
 
+/** Bits of ProxyRequest.pluginPhases. */
+export const PHASE_REWRITE = 1;
+export const PHASE_ACCESS = 2;
+export const PHASE_UPSTREAM = 4;
+
 /** Reason given to undici when a response is dropped to retry its status elsewhere; never reaches a client. */
 const STATUS_RETRY = new Error('retrying the upstream status on another target');
 
@@ -129,6 +134,9 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   upstreamHeadAt = 0;
   upstreamEndAt = 0;
   endedAt = 0;
+  /** The request phases whose chain had plugins to run (PHASE_REWRITE | PHASE_ACCESS | PHASE_UPSTREAM):
+   * tracing records a span for those phases only. */
+  pluginPhases = 0;
   /** Body bytes sent to the client. */
   bytesOut = 0;
   /** The gateway's own error code when it answered with a problem. */
@@ -314,6 +322,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   /** Runs the chain of `phase` from index `i`; continues with the next step when done. */
   private runPhase(phase: 'rewrite' | AccessLikePhase, i: number): void {
     let list: ChainEntry[] = this.chains[phase];
+    if (i === 0 && list.length > 0) this.pluginPhases |= phase === 'rewrite' ? PHASE_REWRITE : phase === 'access' ? PHASE_ACCESS : PHASE_UPSTREAM;
     for (; i < list.length; i++) {
       const entry = list[i]!;
       let r: PhaseResult;
