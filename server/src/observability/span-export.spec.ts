@@ -6,6 +6,10 @@ import { OtlpReceiver } from './test-support/otlp-receiver.js';
 
 class Collecting implements SpanTransport {
   readonly batches: { body: { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }; spans: number; bytes: ArrayBuffer; length: number }[] = [];
+  take: ((bytes: ArrayBuffer) => void) | undefined;
+  onReleased(take: (bytes: ArrayBuffer) => void): void {
+    this.take = take;
+  }
   send(bytes: ArrayBuffer, length: number, spans: number): void {
     this.batches.push({ body: JSON.parse(Buffer.from(bytes, 0, length).toString('utf8')), spans, bytes, length });
   }
@@ -44,6 +48,24 @@ describe('span batcher', () => {
     expect(names(t.batches[1]!)).toEqual(['next']);
     // Each batch has an ArrayBuffer of its own (not Node's shared pool), so it can be transferred.
     expect(t.batches[0]!.bytes).not.toBe(t.batches[1]!.bytes);
+  });
+
+  it('reuses the buffer of an exported batch for a later one', () => {
+    const t = new Collecting();
+    const b = new SpanBatcher(t, head, tail, 2, 60_000);
+    b.add(spans(2, 'a'), 2); // sent in buffer A; B is now current
+    t.take!(t.batches[0]!.bytes);
+    b.add(spans(2, 'b'), 2); // sent in B; the next current buffer is A again
+    b.add(spans(2, 'c'), 2);
+    expect(t.batches).toHaveLength(3);
+    expect(t.batches[2]!.bytes).toBe(t.batches[0]!.bytes);
+    expect(t.batches[1]!.bytes).not.toBe(t.batches[0]!.bytes);
+    expect(names(t.batches[2]!)).toEqual(['c', 'c']);
+    // A buffer smaller than what batches now need is not kept.
+    t.take!(new ArrayBuffer(16));
+    b.add(spans(2, 'd'), 2);
+    expect(t.batches[3]!.bytes.byteLength).toBeGreaterThan(16);
+    expect(names(t.batches[3]!)).toEqual(['d', 'd']);
   });
 
   it('sends a partial batch after the delay', async () => {
@@ -117,6 +139,19 @@ describe('worker transport (the real exporter thread)', () => {
     const t = new WorkerSpanTransport({ url: receiver.url, headers: { 'x-k': 'v' }, timeoutMs: 2_000, gzip: false, maxQueuedSpans: 100, maxAttempts: 1 }, reporter, logger);
     cleanups.push(() => t.close());
     const b = new SpanBatcher(t, head, tail, 3, 60_000);
+    // What the worker gives back, seen on the way to the batcher.
+    const returned: ArrayBuffer[] = [];
+    const take = (t as unknown as { take: (bytes: ArrayBuffer) => void }).take;
+    t.onReleased((bytes) => {
+      returned.push(bytes);
+      take(bytes);
+    });
+    const sentSizes: number[] = [];
+    const send = t.send.bind(t);
+    t.send = (bytes, length, n) => {
+      sentSizes.push(bytes.byteLength);
+      send(bytes, length, n);
+    };
     b.add(spans(3, 'one'), 3);
     b.add(spans(2, 'two'), 2);
     b.flush();
@@ -125,12 +160,17 @@ describe('worker transport (the real exporter thread)', () => {
     expect(receiver.requests.every((q) => q.headers['x-k'] === 'v')).toBe(true);
     expect(reporter.counters.sent).toBe(5);
 
+    const exportedSizes = sentSizes.splice(0);
+    expect(exportedSizes).toHaveLength(2);
     receiver.failWith = 400;
     b.add(spans(4), 4);
     b.flush();
     expect(await t.flush()).toBe(4);
     expect(reporter.counters.failed).toBe(4);
     expect(logger.lines.some((l) => l.msg === 'trace export failed')).toBe(true);
+
+    // The exported batch's memory came back (transferred, before the flush answer); the refused one's did not.
+    expect(returned.map((x) => x.byteLength)).toEqual(exportedSizes);
 
     // After close, sends are counted as dropped, and never throw.
     await t.close();

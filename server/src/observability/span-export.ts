@@ -15,6 +15,8 @@ export interface SpanTransport {
   /** Resolves once everything sent before is exported or given up, with the number of spans lost. */
   flush(): Promise<number>;
   close(): Promise<void>;
+  /** Registers who takes back the memory of exported batches (the batcher reuses it); optional. */
+  onReleased?(take: (bytes: ArrayBuffer) => void): void;
 }
 
 export interface ExportCounters {
@@ -65,6 +67,7 @@ export class WorkerSpanTransport implements SpanTransport {
   private readonly flushes = new Map<number, (failed: number) => void>();
   private nextId = 1;
   private alive = true;
+  private take: ((bytes: ArrayBuffer) => void) | undefined = undefined;
 
   constructor(
     opts: SenderOptions,
@@ -79,6 +82,7 @@ export class WorkerSpanTransport implements SpanTransport {
     this.worker.on('message', (m: FromExporter) => {
       if (m.type === 'failed') reporter.failed(m.spans, m.reason);
       else if (m.type === 'dropped') reporter.dropped(m.spans);
+      else if (m.type === 'buffer') this.take?.(m.bytes);
       else if (m.type === 'flushed') {
         const done = this.flushes.get(m.id);
         this.flushes.delete(m.id);
@@ -121,10 +125,16 @@ export class WorkerSpanTransport implements SpanTransport {
     this.alive = false;
     await this.worker.terminate();
   }
+
+  onReleased(take: (bytes: ArrayBuffer) => void): void {
+    this.take = take;
+  }
 }
 
 const MIN_BATCH_BYTES = 64 * 1024;
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** Exported batches' buffers kept for reuse; a few cover the batches in flight. */
+const SPARE_MAX = 4;
 
 /**
  * Collects encoded spans into one OTLP request body and sends it when `batchSize` spans are waiting or
@@ -143,6 +153,8 @@ export class SpanBatcher {
   private readonly headBytes: Buffer;
   private readonly tailBytes: Buffer;
   private timer: NodeJS.Timeout | undefined;
+  /** Buffers of exported batches, back from the transport. */
+  private readonly spare: ArrayBuffer[] = [];
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.flush();
@@ -159,6 +171,12 @@ export class SpanBatcher {
     this.tailBytes = Buffer.from(tail, 'utf8');
     this.capacity = MIN_BATCH_BYTES;
     this.buf = this.fresh(this.capacity);
+    transport.onReleased?.((bytes) => this.reuse(bytes));
+  }
+
+  /** Keeps an exported batch's buffer for a later batch, unless batches have outgrown it. */
+  private reuse(bytes: ArrayBuffer): void {
+    if (bytes.byteLength >= this.capacity && this.spare.length < SPARE_MAX) this.spare.push(bytes);
   }
 
   /** `json` holds `spans` encoded spans, comma-separated. */
@@ -200,7 +218,12 @@ export class SpanBatcher {
 
   /** A buffer with its own ArrayBuffer (transferable, unlike the pooled ones), the envelope's head written. */
   private fresh(size: number): Buffer {
-    const b = Buffer.allocUnsafeSlow(size);
+    let b: Buffer | undefined;
+    while (b === undefined && this.spare.length > 0) {
+      const spare = this.spare.pop()!;
+      if (spare.byteLength >= size) b = Buffer.from(spare);
+    }
+    b ??= Buffer.allocUnsafeSlow(size);
     this.used = this.headBytes.copy(b, 0);
     return b;
   }

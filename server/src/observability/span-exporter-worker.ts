@@ -38,11 +38,18 @@ export interface SenderEvents {
   failed(spans: number, reason: string): void;
   /** A batch was refused because the queue was full. */
   dropped(spans: number): void;
+  /** A batch was exported and its body written out in full: its memory may be reused. */
+  released?(body: Buffer): void;
 }
 
 /** Messages between the proxy thread (span-export.ts) and this worker. */
 export type ToExporter = { type: 'batch'; bytes: ArrayBuffer; length: number; spans: number } | { type: 'flush'; id: number };
-export type FromExporter = { type: 'failed'; spans: number; reason: string } | { type: 'dropped'; spans: number } | { type: 'flushed'; id: number; failed: number };
+export type FromExporter =
+  | { type: 'failed'; spans: number; reason: string }
+  | { type: 'dropped'; spans: number }
+  | { type: 'flushed'; id: number; failed: number }
+  /** A batch's memory, transferred back once exported, for the next batch. */
+  | { type: 'buffer'; bytes: ArrayBuffer };
 
 interface Batch {
   /** The JSON body as given. */
@@ -51,6 +58,8 @@ interface Batch {
   payload: Buffer | undefined;
   spans: number;
   attempt: number;
+  /** The last attempt's body reached the socket in full ('finish'): nothing refers to it any more. */
+  written: boolean;
 }
 
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -103,7 +112,7 @@ export class OtlpHttpSender {
       return false;
     }
     this.queuedSpans += spans;
-    this.queue.push({ body, payload: undefined, spans, attempt: 0 });
+    this.queue.push({ body, payload: undefined, spans, attempt: 0, written: false });
     this.pump();
     return true;
   }
@@ -154,6 +163,7 @@ export class OtlpHttpSender {
 
   private post(b: Batch): void {
     b.attempt++;
+    b.written = false;
     const headers: Record<string, string | number> = { ...this.opts.headers, 'content-type': 'application/json', 'content-length': b.payload!.length };
     if (this.opts.gzip) headers['content-encoding'] = 'gzip';
     const options: RequestOptions = { method: 'POST', agent: this.agent, headers, timeout: this.opts.timeoutMs };
@@ -186,6 +196,7 @@ export class OtlpHttpSender {
       finish(false, (err as Error).message, false);
       return;
     }
+    req.on('finish', () => (b.written = true));
     req.on('timeout', () => req.destroy(new Error(`timed out after ${this.opts.timeoutMs} ms`)));
     req.on('error', (err) => finish(false, err.message, true));
     req.end(b.payload);
@@ -203,8 +214,11 @@ export class OtlpHttpSender {
   private settle(b: Batch, ok: boolean, reason: string): void {
     this.active--;
     this.queuedSpans -= b.spans;
-    if (ok) this.exported += b.spans;
-    else {
+    if (ok) {
+      this.exported += b.spans;
+      // A gzipped body was read in full before its POST; a plain one once the request finished writing.
+      if (this.opts.gzip || b.written) this.events.released?.(b.body);
+    } else {
       this.failed += b.spans;
       this.events.failed(b.spans, reason);
     }
@@ -240,6 +254,12 @@ function runWorker(opts: SenderOptions): void {
   const sender = new OtlpHttpSender(opts, {
     failed: (spans, reason) => port.postMessage({ type: 'failed', spans, reason } satisfies FromExporter),
     dropped: (spans) => port.postMessage({ type: 'dropped', spans } satisfies FromExporter),
+    // Back to the proxy thread for its next batch: a new buffer per batch cost page faults there and,
+    // here, the major collections that external memory arriving at this rate triggers.
+    released: (body) => {
+      const bytes = body.buffer;
+      if (body.byteOffset === 0 && bytes instanceof ArrayBuffer) port.postMessage({ type: 'buffer', bytes } satisfies FromExporter, [bytes]);
+    },
   });
   port.on('message', (m: ToExporter) => {
     if (m.type === 'batch') sender.enqueue(Buffer.from(m.bytes, 0, m.length), m.spans);
