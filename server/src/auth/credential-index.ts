@@ -44,12 +44,17 @@ export interface CredentialIndexError {
 
 const NONE: readonly IndexedCredential[] = [];
 
+/** Presented API keys remembered per snapshot (see findApiKey); the oldest is forgotten first. */
+export const RECENT_API_KEYS_MAX = 10_000;
+
 export class CredentialIndex {
   private readonly consumers = new Map<string, ConsumerConfig>();
   private readonly byKeyHash = new Map<string, IndexedCredential>();
   /** `${kind}\0${key}` → credentials (two of one consumer during a rotation's overlap). */
   private readonly byKey = new Map<string, IndexedCredential[]>();
   private readonly byConsumer = new Map<string, IndexedCredential[]>();
+  /** API keys presented since this index was built that matched a key-auth credential. */
+  private readonly recentApiKeys = new Map<string, IndexedCredential>();
   /** Credentials that could not be prepared (e.g. a secret encrypted under another key); reported in /status. */
   readonly errors: CredentialIndexError[] = [];
 
@@ -107,10 +112,22 @@ export class CredentialIndex {
     return this.consumers.get(username);
   }
 
-  /** key-auth: the credential whose key this is, by keyed hash (one HMAC and one Map lookup). */
+  /**
+   * key-auth: the credential whose key this is, by keyed hash (one HMAC and one Map lookup). A key that
+   * matched is remembered, so a client's later requests skip the HMAC (1.8 µs of a ~100 µs request):
+   * only matching keys are kept, so unknown keys can neither fill nor evict the table, and it lives as
+   * long as this snapshot's index, so a revoked or removed key is forgotten with the config change that
+   * revoked it. Expiry is checked by the caller on the credential, hit or miss. The plain keys it holds
+   * are what the proxy reads from every request anyway; the store still keeps only their hashes.
+   */
   findApiKey(plainKey: string): IndexedCredential | undefined {
+    const hit = this.recentApiKeys.get(plainKey);
+    if (hit !== undefined) return hit;
     const c = this.byKeyHash.get(keyedHash(this.keys, plainKey));
-    return c !== undefined && c.kind === 'key-auth' ? c : undefined;
+    if (c === undefined || c.kind !== 'key-auth') return undefined;
+    if (this.recentApiKeys.size >= RECENT_API_KEYS_MAX) this.recentApiKeys.delete(this.recentApiKeys.keys().next().value!);
+    this.recentApiKeys.set(plainKey, c);
+    return c;
   }
 
   /** basic-auth, hmac-auth and jwt: by public identifier; newest first is not guaranteed, callers try each. */
