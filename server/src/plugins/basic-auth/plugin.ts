@@ -22,7 +22,7 @@ import { BasicAuthSchema, type BasicAuthConfig } from './schema.js';
  * Never matches (random salt and hash); same parameters as hashPassword, so verifying against it costs
  * what verifying a real password costs.
  */
-const DUMMY: ParsedScrypt = { N: 16_384, r: 8, p: 1, salt: randomBytes(16), hash: randomBytes(32) };
+export const DUMMY: ParsedScrypt = { N: 16_384, r: 8, p: 1, salt: randomBytes(16), hash: randomBytes(32) };
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -59,6 +59,8 @@ export class BasicAuth implements PluginHandler {
   private readonly cache: Map<string, IndexedCredential> | undefined;
   /** In-flight verifications by cache key: a burst of identical requests pays one scrypt. */
   private readonly pending = new Map<string, Promise<Outcome>>();
+  /** scrypt verifications run (real and dummy); read by the tests. */
+  private scrypts = 0;
 
   constructor(
     private readonly cfg: BasicAuthConfig,
@@ -109,6 +111,7 @@ export class BasicAuth implements PluginHandler {
     for (const c of candidates) {
       if (c.password === undefined) continue;
       verified = true;
+      this.scrypts++;
       if (!(await verifyPassword(password, c.password))) continue;
       const status = credentialStatus(c, Date.now());
       if (status === 'ok') {
@@ -122,7 +125,10 @@ export class BasicAuth implements PluginHandler {
       if (status === 'expired') expired = true;
     }
     // Unknown user: the same scrypt cost as a known one, so timing does not reveal which names exist.
-    if (!verified) await verifyPassword(password, DUMMY);
+    if (!verified) {
+      this.scrypts++;
+      await verifyPassword(password, DUMMY);
+    }
     return expired ? 'expired' : undefined;
   }
 
@@ -139,6 +145,11 @@ export class BasicAuth implements PluginHandler {
   /** For tests: number of cached verifications. */
   get cached(): number {
     return this.cache?.size ?? 0;
+  }
+
+  /** For tests: scrypt verifications run so far, the dummy one for unknown users included. */
+  get verifications(): number {
+    return this.scrypts;
   }
 }
 
