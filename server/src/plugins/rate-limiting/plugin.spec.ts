@@ -152,8 +152,10 @@ describe('rate-limiting (redis policy, fault policies)', () => {
         routes: [
           { name: 'open', service: 's', paths: ['/open'] },
           { name: 'closed', service: 's', paths: ['/closed'] },
+          { name: 'vast', service: 's', paths: ['/vast'] },
         ],
         plugins: [
+          { name: 'rate-limiting', route: 'vast', config: { limit_by: ['ip'], second: 1_000_000, minute: 100_000_000, policy: 'redis' } },
           { name: 'rate-limiting', route: 'open', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-open' } },
           { name: 'rate-limiting', route: 'closed', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-closed', redis_timeout_ms: 30 } },
         ],
@@ -167,6 +169,17 @@ describe('rate-limiting (redis policy, fault policies)', () => {
     client.disconnect();
     await redis.stop();
     await up.close();
+  });
+
+  it('never reports more remaining than the limit, at rates where a lease and the float tolerance add spare units', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await send(gw.port, '/vast', H('10.1.0.9'));
+      expect(r.status).toBe(200);
+      expect(Number(r.headers['x-ratelimit-remaining'])).toBeLessThanOrEqual(1_000_000);
+      const [second, minute] = String(r.headers['ratelimit']).split(', ').map((f) => Number(/;r=(\d+)/.exec(f)![1]));
+      expect(second).toBeLessThanOrEqual(1_000_000);
+      expect(minute).toBeLessThanOrEqual(100_000_000);
+    }
   });
 
   it('limits through redis, then follows the fault policy within the deadline when redis hangs', async () => {
