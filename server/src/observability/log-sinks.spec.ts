@@ -1,7 +1,7 @@
 // The access log's sinks against real files, descriptors and a real local HTTP collector.
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,22 @@ describe('FileSink', () => {
     // Whole lines only in every file (the current one may be empty after a rotation).
     for (const f of files) expect(readFileSync(f, 'utf8')).toMatch(/^$|\n$/);
     expect(sink.stats()).toMatchObject({ lines: total, dropped: 0 });
+  });
+
+  it('never rotates what is not a regular file (a named pipe here; /dev/null or /dev/stdout alike)', async () => {
+    const pipe = await slowFifo(tmp(), { chunk: 64 * 1024, pauseMs: 0 });
+    const sink = new FileSink({ file: pipe.fifo, maxSize: 1_000, maxFiles: 3, logger: new MemoryLogger() });
+    const total = 500; // ~40 KB, forty times maxSize
+    for (let i = 0; i < total; i++) sink.write(line(i));
+    await sink.close();
+    closeSync(pipe.fd);
+    await pipe.done;
+    // Rotating would have renamed the pipe to `.1` and left a regular file in its place.
+    expect(lstatSync(pipe.fifo).isFIFO()).toBe(true);
+    expect(existsSync(`${pipe.fifo}.1`)).toBe(false);
+    expect(sink.stats()).toMatchObject({ lines: total, dropped: 0, rotations: 0 });
+    const got = readFileSync(pipe.out, 'utf8').split('\n').filter(Boolean);
+    expect(got.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 
   it('keeps at most maxFiles rotated files, the newest', async () => {

@@ -121,6 +121,12 @@ export class FileSink implements LineSink {
   private dropped = 0;
   private rotations = 0;
   private lastWarn = 0;
+  /**
+   * Only a regular file is rotated. Rotating renames the path, so pointed at `/dev/null`, `/dev/stdout` or
+   * a named pipe it would move the device node aside and leave a plain file in its place (running as
+   * root, that file is not writable by other users); those destinations are written and never rotated.
+   */
+  private rotatable = false;
 
   constructor(private readonly opts: FileSinkOptions) {
     try {
@@ -136,7 +142,9 @@ export class FileSink implements LineSink {
     this.openedAt = Date.now();
     try {
       mkdirSync(path.dirname(this.opts.file), { recursive: true });
-      return openSync(this.opts.file, 'a');
+      const fd = openSync(this.opts.file, 'a');
+      this.rotatable = fstatSync(fd).isFile();
+      return fd;
     } catch (err) {
       this.warn(err as Error, 'access log: cannot open the file');
       return -1;
@@ -155,7 +163,7 @@ export class FileSink implements LineSink {
       return;
     }
     this.size += this.writer.write(line);
-    if (this.size >= this.opts.maxSize) this.rotate();
+    if (this.size >= this.opts.maxSize && this.rotatable) this.rotate();
   }
 
   private reopen(): boolean {
