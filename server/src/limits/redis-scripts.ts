@@ -17,7 +17,8 @@
  * Leases: an admitted key with a positive cost is charged `cost + extra`, where extra is at most 1/D of
  * what every window still has after the cost, and at most the cap (D = 0: no lease). The node admits the
  * extra units itself, so a client far from its limit costs Redis one call per lease; near the limit extra
- * is 0 and each request is decided here. A negative cost gives unused units back (never below empty).
+ * is 0 and each request is decided here, and no lease is taken while fewer than D*D units are left (small
+ * limits stay exact under bursts). A negative cost gives unused units back (never below empty).
  * Returns, per key, {allowed, retry_after_ms, tightest, granted, rem_1, reset_ms_1, …} (integers: Lua
  * numbers are truncated on the way out, so ms are rounded up here). rem counts after the grant.
  */
@@ -112,7 +113,9 @@ local function eval_key(K, cost)
     end
     if least_avail == nil or avail < least_avail then least_avail = avail end
   end
-  if allowed and cost > 0 and D > 0 then
+  -- Only with at least D*D units left: a small limit is decided here request by request, so a burst
+  -- spread over nodes gets exactly the limit instead of being refused while another node holds units.
+  if allowed and cost > 0 and D > 0 and least_avail - cost >= D * D then
     local extra = math.floor((least_avail - cost) / D)
     if extra > cap then extra = cap end
     if extra > 0 then cost = cost + extra end

@@ -184,13 +184,22 @@ describe('redis limiter store (real redis-server)', () => {
   });
 
   it('near the limit a lease is empty, so the last units are decided one by one in Redis', async () => {
-    const spec: WindowSpec[] = [{ kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 20 }];
+    const spec: WindowSpec[] = [{ kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 100 }];
     const id = `near${++seq}`;
     const granted: number[] = [];
-    for (let i = 0; i < 25; i++) granted.push(decode(await store.limit(args(spec, id, 1, [LEASE_DIVISOR, 100]), 1_000), 1).granted);
-    // 19/8 → 2 extra, 16/8 → 2, 13/8 → 1, 11/8 → 1, 9/8 → 1, then single units down to the limit, then refusals.
-    expect(granted).toEqual([3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    expect(granted.reduce((a, b) => a + b, 0)).toBe(20);
+    for (let i = 0; i < 64; i++) granted.push(decode(await store.limit(args(spec, id, 1, [LEASE_DIVISOR, 100]), 1_000), 1).granted);
+    // 99/8 → 12 extra, 86/8 → 10, 75/8 → 9, 65/8 → 8; with fewer than 8*8 units left after the request no
+    // lease any more: single units down to the limit, then refusals.
+    expect(granted).toEqual([13, 11, 10, 9, ...Array<number>(57).fill(1), 0, 0, 0]);
+    expect(granted.reduce((a, b) => a + b, 0)).toBe(100);
+  });
+
+  it('never leases under a small limit: each unit is decided in Redis', async () => {
+    const spec: WindowSpec[] = [{ kind: 'gcra', name: 'hour', windowMs: 3_600_000, limit: 30 }];
+    const id = `small${++seq}`;
+    const granted: number[] = [];
+    for (let i = 0; i < 32; i++) granted.push(decode(await store.limit(args(spec, id, 1, [LEASE_DIVISOR, 100]), 1_000), 1).granted);
+    expect(granted).toEqual([...Array<number>(30).fill(1), 0, 0]);
   });
 
   it('three nodes with leases under a flood admit exactly the limit, and give back what they did not use', async () => {
