@@ -4,7 +4,7 @@
  * a JSON Pointer, so `validate`, the admin API and the dashboard can point at the field.
  */
 import { ConfigDocumentSchema, pluginInstanceKey, type ConfigDocument } from './schema.js';
-import { validate, type ValidationIssue } from './validate.js';
+import { hasPassed, markValidated, validate, type ValidationIssue } from './validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 
 export type CheckResult = { ok: true; document: ConfigDocument } | { ok: false; issues: ValidationIssue[] };
@@ -17,9 +17,17 @@ export function parsePathMatcher(p: string): { kind: 'exact' | 'prefix'; path: s
 }
 
 export function checkDocument(input: unknown, plugins: ReadonlyMap<string, PluginDefinition>): CheckResult {
-  const v = validate(ConfigDocumentSchema, input);
-  if (!v.ok) return v;
-  const doc = v.value;
+  // A document that already passed the schema (the admin API checked it, the store checks it again) is
+  // not validated twice: at 10,000 routes that is 0.2–0.8 s. Its own objects are never changed here;
+  // what this function normalises (plugin configs) goes into copies.
+  let doc: ConfigDocument;
+  if (hasPassed(input, ConfigDocumentSchema)) {
+    doc = markValidated({ ...(input as ConfigDocument) }, ConfigDocumentSchema);
+  } else {
+    const v = validate(ConfigDocumentSchema, input);
+    if (!v.ok) return v;
+    doc = v.value;
+  }
   const issues: ValidationIssue[] = [];
 
   const uniq = (items: readonly Record<string, unknown>[], key: string, at: string) => {
@@ -80,6 +88,7 @@ export function checkDocument(input: unknown, plugins: ReadonlyMap<string, Plugi
   });
 
   const instances = new Set<string>();
+  if (doc.plugins.length) doc.plugins = doc.plugins.slice();
   doc.plugins.forEach((p, i) => {
     const at = `/plugins/${i}`;
     const def = plugins.get(p.name);
@@ -95,8 +104,9 @@ export function checkDocument(input: unknown, plugins: ReadonlyMap<string, Plugi
     const key = pluginInstanceKey(p);
     if (instances.has(key)) issues.push({ path: at, message: `plugin '${p.name}' is already applied at this scope` });
     instances.add(key);
+    if (hasPassed(p.config, def.schema)) return;
     const c = validate(def.schema, p.config);
-    if (c.ok) p.config = c.value as Record<string, unknown>;
+    if (c.ok) doc.plugins[i] = { ...p, config: c.value as Record<string, unknown> };
     else for (const issue of c.issues) issues.push({ path: `${at}/config${issue.path === '/' ? '' : issue.path}`, message: issue.message });
   });
 

@@ -80,6 +80,11 @@ export function diffDocuments(current: ConfigDocument, next: ConfigDocument): Co
         diff.deleted.push({ kind, key, before: b });
         continue;
       }
+      // Most entities of a large apply are unchanged: one structural comparison settles those.
+      if (deepEqual(b, a)) {
+        diff.unchanged++;
+        continue;
+      }
       const fields = diffEntity(kind, b, a);
       if (fields.length) diff.updated.push({ kind, key, before: b, after: a, fields });
       else diff.unchanged++;

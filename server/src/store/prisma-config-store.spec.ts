@@ -1,5 +1,6 @@
 // Behaviour of the database store, run against in-memory PGlite and a throwaway PostgreSQL database.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkDocument } from '../config/check.js';
 import { emptyDocument, type ConfigDocument } from '../config/schema.js';
 import { StoreConflictError, StoreNotFoundError, StoreValidationError, type ConfigStore } from './config-store.js';
 import { createConfigStore } from './create-store.js';
@@ -114,6 +115,26 @@ for (const target of targets) {
       const v = await store.version(r.version);
       expect(v.info).toMatchObject({ version: r.version, author: 'bob', message: 'scale out' });
       expect(v.document).toEqual(document);
+    });
+
+    it('current() after a write reads byte for byte like the version read back, and is frozen', async () => {
+      const doc = sampleDocument();
+      // Key orders jsonb changes: shorter keys first, and `value` (5) before `header` (6).
+      doc.routes[0]!.headers = { 'x-version': ['2'], 'x-a': ['1'], 'x-much-longer-name': ['3'] };
+      doc.plugins[1]!.config = { header: 'x-global', value: 'yes' };
+      const checked = checkDocument(doc, TEST_PLUGINS);
+      if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+      // A checked document takes the store's no-revalidation path.
+      const r = await store.replace(checked.document, author);
+      const head = (await store.current()).document;
+      expect(JSON.stringify(head)).toBe(JSON.stringify((await store.version(r.version)).document));
+      expect(Object.keys(head.routes[0]!.headers!)).toEqual(['x-a', 'x-version', 'x-much-longer-name']);
+      expect(() => head.routes.push(head.routes[0]!)).toThrow(TypeError);
+      expect(() => Object.assign(head.routes[0]!, { priority: 9 })).toThrow(TypeError);
+      // Nothing of the caller's document was frozen or changed along the way.
+      expect(Object.isFrozen(checked.document.routes[0]!.paths)).toBe(false);
+      expect(Object.keys(checked.document.plugins[1]!.config)).toEqual(['header', 'value']);
+      expect(await tablesOf(store)).toEqual(head);
     });
 
     it('rejects an invalid document with issue paths and keeps the current one', async () => {
