@@ -48,7 +48,7 @@ import {
 export const KEPT_VERSIONS = 200;
 const DEFAULT_POLL_INTERVAL_MS = 5_000;
 const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
-const INSERT_VERSION = 'INSERT INTO "config_versions" ("version", "author", "message", "document") VALUES ($1, $2, $3, $4::jsonb)';
+const INSERT_VERSION = 'INSERT INTO "config_versions" ("version", "author", "message", "document") VALUES ($1, $2, $3, $4::json)';
 
 export interface PrismaConfigStoreOptions {
   backend: StoreBackend;
@@ -150,7 +150,7 @@ export class PrismaConfigStore implements ConfigStore {
 
   async current(): Promise<{ document: ConfigDocument; version: number }> {
     const head = this.head;
-    // The document of the head version, read once per version: a 10,000-route document is 3 MB of jsonb.
+    // The document of the head version, read once per version: a 10,000-route document is 3 MB of JSON.
     if (head && (await this.headVersion()) === head.version) return { version: head.version, document: head.document };
     // The version's own document is one consistent read; the tables are the source for writes.
     const rows = await this.backend.prisma.$queryRaw<{ version: number; document: ConfigDocument | null }[]>`
@@ -191,8 +191,9 @@ export class PrismaConfigStore implements ConfigStore {
       if (!checked.ok) throw new StoreValidationError(this.focusIssues(checked.issues, m));
       // Key order and plugin ids change nothing the schema checks: the diff below need not validate it again.
       const after = markValidated(canonicalDocument(assignPluginIds(checked.document, before)), ConfigDocumentSchema);
-      // What current() returns from now on: key order as if read back from the version's jsonb.
-      const stored = deepFreeze(markValidated(orderDocumentKeys(after, true), ConfigDocumentSchema));
+      // What current() returns from now on, in the key order a read of the version gives; a copy, as the
+      // caller's document shares objects with `after` and freezing must not reach them.
+      const stored = deepFreeze(markValidated(orderDocumentKeys(cloneDocument(after)), ConfigDocumentSchema));
       let base = before;
       if (m.rename) {
         await renameInPlace(tx, m.rename.kind, m.rename.from, m.rename.to);

@@ -153,30 +153,10 @@ export function cloneDocument(doc: ConfigDocument): ConfigDocument {
   return structuredClone(doc);
 }
 
-function orderedLike(keys: readonly string[], e: Record<string, unknown>, nested: (v: unknown) => unknown): Record<string, unknown> {
+function orderedLike(keys: readonly string[], e: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of keys) if (e[k] !== undefined) out[k] = nested(e[k]);
-  for (const k of Object.keys(e)) if (!(k in out)) out[k] = nested(e[k]);
-  return out;
-}
-
-const same = (v: unknown): unknown => v;
-const NON_ASCII = /[^ -~\t\n\r]/;
-
-/** PostgreSQL's jsonb key order: shorter keys first (in UTF-8 bytes), then by bytes. */
-function jsonbKeyOrder(a: string, b: string): number {
-  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length - y.length || Buffer.compare(x, y);
-}
-
-/** A copy of a value with every object's keys in jsonb order (a copy, so freezing it freezes nothing of the caller's). */
-function jsonbOrdered(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(jsonbOrdered);
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort(jsonbKeyOrder)) out[k] = jsonbOrdered((v as Record<string, unknown>)[k]);
+  for (const k of keys) if (e[k] !== undefined) out[k] = e[k];
+  for (const k of Object.keys(e)) if (!(k in out)) out[k] = e[k];
   return out;
 }
 
@@ -184,26 +164,21 @@ const TARGET_KEYS = Object.keys(TargetSchema.properties);
 const CREDENTIAL_KEYS = Object.keys(CredentialSchema.properties);
 const CERTIFICATE_KEYS = Object.keys(CertificateSchema.properties);
 
-/**
- * Puts entity fields back in schema order; jsonb columns return object keys in their own order.
- * `nestedAsStored` also puts nested objects (plugin config, health checks) in jsonb's order, so a
- * document that never went through the database reads exactly like one that did.
- */
-export function orderDocumentKeys(doc: ConfigDocument, nestedAsStored = false): ConfigDocument {
-  const nested = nestedAsStored ? jsonbOrdered : same;
+/** Puts entity fields back in schema order (versions stored as jsonb before 2026-11-29 come back in jsonb's order). */
+export function orderDocumentKeys(doc: ConfigDocument): ConfigDocument {
   const out: Record<string, unknown> = { _format_version: doc._format_version };
   for (const kind of Object.keys(ENTITY_KINDS) as EntityKind[]) {
     const keys = Object.keys(ENTITY_KINDS[kind].schema.properties);
     out[kind] = (entitiesOf(doc, kind) ?? []).map(function order(e) {
-      const o = orderedLike(keys, e, nested);
+      const o = orderedLike(keys, e);
       if (kind === 'upstreams' && Array.isArray(o.targets)) {
-        o.targets = (o.targets as Record<string, unknown>[]).map((t) => orderedLike(TARGET_KEYS, t, nested));
+        o.targets = (o.targets as Record<string, unknown>[]).map((t) => orderedLike(TARGET_KEYS, t));
       }
       return o;
     });
   }
-  if (doc.credentials !== undefined) out.credentials = doc.credentials.map((c) => orderedLike(CREDENTIAL_KEYS, c as unknown as Record<string, unknown>, nested));
-  if (doc.certificates !== undefined) out.certificates = doc.certificates.map((c) => orderedLike(CERTIFICATE_KEYS, c as unknown as Record<string, unknown>, nested));
+  if (doc.credentials !== undefined) out.credentials = doc.credentials.map((c) => orderedLike(CREDENTIAL_KEYS, c as unknown as Record<string, unknown>));
+  if (doc.certificates !== undefined) out.certificates = doc.certificates.map((c) => orderedLike(CERTIFICATE_KEYS, c as unknown as Record<string, unknown>));
   return out as unknown as ConfigDocument;
 }
 
