@@ -153,26 +153,10 @@ const keyHash = createHmac('sha256', Buffer.from(pepper, 'utf8')).update(apiKey)
 const productionFile = path.join(tmp, 'production.yaml');
 writeFileSync(productionFile, readFileSync(path.join(here, 'production.yaml'), 'utf8').replaceAll('__KEY_HASH__', keyHash));
 
-/** 10,000 routes of the shapes real configs have (prefixes, exact paths, methods, hosts, regexes) plus the bench route. */
-function manyRoutes(n) {
-  const services = [{ name: 'bench', url: 'http://127.0.0.1:9001' }];
-  const routes = [];
-  for (let s = 0; s < 100; s++) services.push({ name: `svc-${s}`, url: 'http://127.0.0.1:9001' });
-  for (let i = 0; i < n - 1; i++) {
-    const r = { name: `r-${i}`, service: `svc-${i % 100}`, strip_path: false };
-    switch (i % 5) {
-      case 0: r.paths = [`/api/v1/team-${i}/items`]; break;
-      case 1: r.paths = [`/api/v2/orders-${i}`]; r.methods = ['GET', 'POST']; break;
-      case 2: r.paths = [`/shop/${i}`]; r.hosts = [`shop-${i}.example.com`]; break;
-      case 3: r.paths = [`~/reports/${i}/[0-9]+$`]; break;
-      default: r.paths = [`/static/${i}`]; r.hosts = [`*.cdn-${i}.example.com`];
-    }
-    routes.push(r);
-  }
-  routes.push({ name: 'bench', service: 'bench', paths: ['/bench'], strip_path: false });
-  return { _format_version: '1', services, routes };
-}
-const manyDoc = manyRoutes(ROUTES);
+// 10,000 routes of the shapes real configs have (prefixes, exact paths, methods, hosts, regexes) plus the
+// bench route: the documents of server/src/store/config-apply.bench.ts (the build was checked above).
+const { manyRoutes } = await import('../../server/dist/store/many-routes.js');
+const manyDoc = manyRoutes(ROUTES, { upstream: 'http://127.0.0.1:9001' });
 const manyFile = path.join(tmp, 'routes-10k.json');
 writeFileSync(manyFile, JSON.stringify(manyDoc));
 

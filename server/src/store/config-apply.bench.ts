@@ -22,7 +22,6 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { checkDocument } from '../config/check.js';
 import { diffDocuments, formatDiff } from '../config/diff.js';
-import type { ConfigDocument } from '../config/schema.js';
 import { PLUGINS } from '../plugins/index.js';
 import { buildSnapshot } from '../proxy/snapshot.js';
 import { WorkerProxyPlane } from '../proxy/proxy-plane.js';
@@ -34,32 +33,13 @@ import { ConfigWriter } from '../admin/common/config-writer.service.js';
 import type { AdminEnv } from '../admin/admin-env.js';
 import type { AdminPrincipal } from '../admin/common/current-user.js';
 import { createConfigStore } from './create-store.js';
+import { manyRoutes } from './many-routes.js';
 import type { ConfigStore } from './config-store.js';
 
 const ROUTES = Number(process.argv[2] ?? 10_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const STORES = (process.env.BENCH_STORES ?? 'pglite,postgres').split(',');
 const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.GATEHOUSE_TEST_DATABASE_URL ?? 'postgresql://gatehouse:gatehouse@127.0.0.1:5432/gatehouse';
-
-/** The shapes of scripts/bench/suite.mjs `manyRoutes`: prefixes, exact paths, methods, hosts, regexes. `tag` renames every route. */
-export function manyRoutes(n: number, upstream: string, tag = ''): ConfigDocument {
-  const services: Record<string, unknown>[] = [{ name: 'bench', url: upstream }];
-  const routes: Record<string, unknown>[] = [];
-  for (let s = 0; s < 100; s++) services.push({ name: `svc-${s}`, url: upstream });
-  for (let i = 0; i < n - 1; i++) {
-    const r: Record<string, unknown> = { name: `r${tag}-${i}`, service: `svc-${i % 100}`, strip_path: false };
-    switch (i % 5) {
-      case 0: r.paths = [`/api/v1/team-${i}${tag}/items`]; break;
-      case 1: r.paths = [`/api/v2/orders-${i}${tag}`]; r.methods = ['GET', 'POST']; break;
-      case 2: r.paths = [`/shop/${i}${tag}`]; r.hosts = [`shop-${i}.example.com`]; break;
-      case 3: r.paths = [`~/reports/${i}${tag}/[0-9]+$`]; break;
-      default: r.paths = [`/static/${i}${tag}`]; r.hosts = [`*.cdn-${i}.example.com`];
-    }
-    routes.push(r);
-  }
-  routes.push({ name: `bench${tag}`, service: 'bench', paths: [`/bench${tag}`], strip_path: false });
-  return { _format_version: '1', services, routes } as unknown as ConfigDocument;
-}
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const ms = (t: number): string => `${t.toFixed(0).padStart(6)} ms`;
@@ -231,14 +211,14 @@ async function main(): Promise<void> {
     const totals: { all: number[]; one: number[] } = { all: [], one: [] };
     for (let round = 0; round < ROUNDS; round++) {
       // Every route renamed: 10,000 deletes and 10,000 inserts.
-      const allChanged = manyRoutes(ROUTES, upstreamUrl, `p${round}`);
+      const allChanged = manyRoutes(ROUTES, { upstream: upstreamUrl, tag: `p${round}` });
       for (const [k, v] of Object.entries(await phases(b, JSON.stringify(allChanged), `/benchp${round}`))) (sums.get(`all: ${k}`) ?? sums.set(`all: ${k}`, []).get(`all: ${k}`)!).push(v);
       // One route changed out of 10,000.
-      const oneChanged = manyRoutes(ROUTES, upstreamUrl, `p${round}`);
+      const oneChanged = manyRoutes(ROUTES, { upstream: upstreamUrl, tag: `p${round}` });
       (oneChanged.routes[0]!.paths as string[]).push(`/one-${round}`);
       for (const [k, v] of Object.entries(await phases(b, JSON.stringify(oneChanged), `/benchp${round}`))) (sums.get(`one: ${k}`) ?? sums.set(`one: ${k}`, []).get(`one: ${k}`)!).push(v);
-      totals.all.push(await whole(b, JSON.stringify(manyRoutes(ROUTES, upstreamUrl, `w${round}`)), `/benchw${round}`));
-      const one = manyRoutes(ROUTES, upstreamUrl, `w${round}`);
+      totals.all.push(await whole(b, JSON.stringify(manyRoutes(ROUTES, { upstream: upstreamUrl, tag: `w${round}` })), `/benchw${round}`));
+      const one = manyRoutes(ROUTES, { upstream: upstreamUrl, tag: `w${round}` });
       (one.routes[0]!.paths as string[]).push(`/one-${round}`);
       totals.one.push(await whole(b, JSON.stringify(one), `/benchw${round}`));
     }

@@ -7,29 +7,15 @@ import { emptyDocument, type ConfigDocument } from '../config/schema.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { ConfigStore } from './config-store.js';
 import { createConfigStore } from './create-store.js';
+import { manyRoutes as shapes } from './many-routes.js';
 import { diffDocuments, loadDocument, writeDiff } from './entity-rows.js';
 import { canonicalDocument } from './store-common.js';
 import { PG_ENABLED, TEST_PLUGINS, createThrowawayDatabase } from './test-support.js';
 
 const author = { author: 'tester', message: 'bulk' };
 
-/** The shapes of scripts/bench/suite.mjs `manyRoutes`: prefixes, exact paths, methods, hosts, regexes. */
 function manyRoutes(n: number, tag = ''): ConfigDocument {
-  const services: Record<string, unknown>[] = [];
-  for (let s = 0; s < 100; s++) services.push({ name: `svc-${s}`, url: 'http://127.0.0.1:9001' });
-  const routes: Record<string, unknown>[] = [];
-  for (let i = 0; i < n; i++) {
-    const r: Record<string, unknown> = { name: `r${tag}-${i}`, service: `svc-${i % 100}`, strip_path: false };
-    switch (i % 5) {
-      case 0: r.paths = [`/api/v1/team-${i}${tag}/items`]; break;
-      case 1: r.paths = [`/api/v2/orders-${i}${tag}`]; r.methods = ['GET', 'POST']; break;
-      case 2: r.paths = [`/shop/${i}${tag}`]; r.hosts = [`shop-${i}.example.com`]; break;
-      case 3: r.paths = [`~/reports/${i}${tag}/[0-9]+$`]; break;
-      default: r.paths = [`/static/${i}${tag}`]; r.hosts = [`*.cdn-${i}.example.com`];
-    }
-    routes.push(r);
-  }
-  return { _format_version: '1', services, routes } as unknown as ConfigDocument;
+  return shapes(n, { tag });
 }
 
 function checked(doc: ConfigDocument): ConfigDocument {

@@ -1,8 +1,9 @@
 /**
  * The database-backed config store (PGlite or PostgreSQL through Prisma). Every write is one
- * transaction that locks the `config_state` row, rebuilds the document from the entity tables, applies
- * the change, validates the whole result with `checkDocument`, writes only the entities that changed,
- * records a version and notifies the other nodes.
+ * transaction that locks the `config_state` row, starts from the head document (this node's own last
+ * write when it is still the head, else rebuilt from the entity tables), applies the change, checks the
+ * whole result with `checkDocument`, writes only the entities that changed (entity-rows.ts), records a
+ * version and notifies the other nodes.
  */
 import { randomUUID } from 'node:crypto';
 import { checkDocument } from '../config/check.js';

@@ -1,0 +1,90 @@
+// PUT /config of 10,000 routes through a running gateway (issue 11: "config apply of 10,000 routes under
+// 1 s"), repeated: every route renamed (10,000 deletes + 10,000 inserts, and a 5.5 MB diff in the answer),
+// then one route changed. Times the answer and the moment the proxy serves a route the document added.
+//
+//   node scripts/bench/config-apply-http.mjs [routes=10000] [rounds=3]
+//   env: BENCH_DATABASE_URL — run the gateway on PostgreSQL instead of embedded PGlite (a temporary ./data)
+//
+// The in-process phases of the same path are in server/dist/store/config-apply.bench.js.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { manyRoutes as shapes } from '../../server/dist/store/many-routes.js';
+
+const ROUTES = Number(process.argv[2] ?? 10_000);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const root = resolve(fileURLToPath(import.meta.url), '../../..');
+const PROXY = 19_156;
+const ADMIN = 19_157;
+const UPSTREAM = 19_001;
+
+const manyRoutes = (n, tag) => shapes(n, { upstream: `http://127.0.0.1:${UPSTREAM}`, tag });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const token = 'bench-admin-token-0123456789abcdef0123456789';
+const dataDir = mkdtempSync(join(tmpdir(), 'gh-apply-http-'));
+const upstream = createServer((_req, res) => res.end('ok'));
+await new Promise((r) => upstream.listen(UPSTREAM, '127.0.0.1', r));
+const gateway = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
+  env: {
+    ...process.env,
+    GATEHOUSE_PROXY_LISTEN: `127.0.0.1:${PROXY}`,
+    GATEHOUSE_ADMIN_LISTEN: `127.0.0.1:${ADMIN}`,
+    GATEHOUSE_LOG_LEVEL: 'warn',
+    GATEHOUSE_ACCESS_LOG: 'off',
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_ADMIN_TOKEN: token,
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+
+try {
+  for (const until = Date.now() + 60_000; ; await sleep(200)) {
+    if (Date.now() > until || gateway.exitCode !== null) throw new Error(`the gateway did not get ready (exit code ${gateway.exitCode})`);
+    const ok = await fetch(`http://127.0.0.1:${ADMIN}/health/ready`).then((r) => r.ok, () => false);
+    if (ok) break;
+  }
+
+  /** [ms until the answer is read, ms until the proxy serves `probe`, answer bytes] */
+  async function apply(doc, probe) {
+    const body = JSON.stringify(doc);
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${ADMIN}/config`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    const text = await res.text();
+    const answered = performance.now() - t0;
+    if (!res.ok) throw new Error(`PUT /config answered ${res.status}: ${text.slice(0, 300)}`);
+    for (const until = t0 + 30_000; performance.now() < until; await sleep(2)) {
+      const r = await fetch(`http://127.0.0.1:${PROXY}${probe}`).catch(() => undefined);
+      await r?.arrayBuffer();
+      if (r?.status === 200) return [answered, performance.now() - t0, text.length];
+    }
+    throw new Error(`the proxy did not serve ${probe} within 30 s`);
+  }
+
+  const store = process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
+  console.log(`PUT /config of ${ROUTES.toLocaleString('en')} routes through the admin API (${store}), Node ${process.version}`);
+  const first = await apply(manyRoutes(ROUTES, 'first'), '/benchfirst');
+  console.log(`  first apply (from the demo config): answered ${first[0].toFixed(0)} ms, served ${first[1].toFixed(0)} ms`);
+  const all = [];
+  const one = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    all.push(await apply(manyRoutes(ROUTES, `w${round}`), `/benchw${round}`));
+    const doc = manyRoutes(ROUTES, `w${round}`);
+    doc.routes[0].paths.push(`/one-${round}`);
+    one.push(await apply(doc, `/one-${round}`));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const line = (label, rows) =>
+    console.log(`  ${label}: answered ${median(rows.map((r) => r[0])).toFixed(0)} ms, served ${median(rows.map((r) => r[1])).toFixed(0)} ms (median of ${rows.map((r) => r[1].toFixed(0)).join(', ')}; answer ${(rows[0][2] / 1e6).toFixed(2)} MB)`);
+  line('every route changed', all);
+  line('one route changed  ', one);
+} finally {
+  gateway.kill('SIGTERM');
+  await new Promise((r) => (gateway.exitCode !== null ? r() : gateway.once('exit', r)));
+  upstream.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
