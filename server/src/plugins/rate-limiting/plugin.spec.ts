@@ -155,7 +155,9 @@ describe('rate-limiting (redis policy, fault policies)', () => {
           { name: 'vast', service: 's', paths: ['/vast'] },
         ],
         plugins: [
-          { name: 'rate-limiting', route: 'vast', config: { limit_by: ['ip'], second: 1_000_000, minute: 100_000_000, policy: 'redis' } },
+          // A generous deadline: this route checks header values, and a slow Redis on a loaded machine would
+          // fail open (no headers) instead (CI did, at the 50 ms default).
+          { name: 'rate-limiting', route: 'vast', config: { limit_by: ['ip'], second: 1_000_000, minute: 100_000_000, policy: 'redis', redis_timeout_ms: 2_000 } },
           { name: 'rate-limiting', route: 'open', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-open' } },
           { name: 'rate-limiting', route: 'closed', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-closed', redis_timeout_ms: 30 } },
         ],
