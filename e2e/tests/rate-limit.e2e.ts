@@ -28,7 +28,8 @@ function config(upstream: string) {
       // machine's slow Redis replies from turning into fail-open admissions (the outage test covers those).
       { name: 'rate-limiting', route: 'exact', config: redisLimit({ hour: EXACT, redis_timeout_ms: 2_000, fault_policy: 'fail-closed' }) },
       { name: 'rate-limiting', route: 'sliding', config: redisLimit({ hour: EXACT, algorithm: 'sliding-window', redis_timeout_ms: 2_000, fault_policy: 'fail-closed' }) },
-      { name: 'rate-limiting', route: 'sf', config: redisLimit({ second: 50, minute: 100, quota_day: 1000 }) },
+      // Header values are checked here: a deadline a loaded machine cannot miss (a miss fails open, headerless).
+      { name: 'rate-limiting', route: 'sf', config: redisLimit({ second: 50, minute: 100, quota_day: 1000, redis_timeout_ms: 2_000 }) },
       { name: 'rate-limiting', route: 'open', config: redisLimit({ hour: 1000, fault_policy: 'fail-open' }) },
       { name: 'rate-limiting', route: 'closed', config: redisLimit({ hour: 1000, fault_policy: 'fail-closed' }) },
       // The gateway-wide limit (counts across services) and two service overrides that also enforce it.

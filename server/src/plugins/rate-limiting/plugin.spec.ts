@@ -158,8 +158,10 @@ describe('rate-limiting (redis policy, fault policies)', () => {
           // A generous deadline: this route checks header values, and a slow Redis on a loaded machine would
           // fail open (no headers) instead (CI did, at the 50 ms default).
           { name: 'rate-limiting', route: 'vast', config: { limit_by: ['ip'], second: 1_000_000, minute: 100_000_000, policy: 'redis', redis_timeout_ms: 2_000 } },
-          { name: 'rate-limiting', route: 'open', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-open' } },
-          { name: 'rate-limiting', route: 'closed', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-closed', redis_timeout_ms: 30 } },
+          // Deadlines a loaded machine's healthy Redis meets (a miss would fail open or closed and read as a
+          // wrong answer), short enough that a hung Redis shows them.
+          { name: 'rate-limiting', route: 'open', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-open', redis_timeout_ms: 200 } },
+          { name: 'rate-limiting', route: 'closed', config: { limit_by: ['ip'], hour: 3, policy: 'redis', fault_policy: 'fail-closed', redis_timeout_ms: 100 } },
         ],
       },
       ['127.0.0.1'],
@@ -192,7 +194,7 @@ describe('rate-limiting (redis policy, fault policies)', () => {
     const t0 = performance.now();
     expect(await fire(gw.port, '/open', 3, H('10.1.0.2'))).toEqual([200, 200, 200]);
     const closed = await send(gw.port, '/closed', H('10.1.0.2'));
-    expect(performance.now() - t0).toBeLessThan(4 * 50 + 200);
+    expect(performance.now() - t0).toBeLessThan(3 * 200 + 100 + 200);
     expect(closed.status).toBe(503);
     expect(closed.json()).toMatchObject({ code: 'GW_ERR_RATE_LIMIT_UNAVAILABLE' });
     expect(defaultBackends().failOpenCount - before).toBe(3);
