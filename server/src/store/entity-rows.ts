@@ -420,6 +420,12 @@ class BulkStatements<T> {
     if (entities.length) await tx.$executeRawUnsafe(this.update, this.rows(entities));
   }
 
+  /** A kind's new entities, then its changed ones. */
+  async upsert(tx: Prisma.TransactionClient, d: KindDiff<T>): Promise<void> {
+    await this.create(tx, d.creates);
+    await this.change(tx, d.updates);
+  }
+
   async delete(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<void> {
     if (keys.length) await tx.$executeRawUnsafe(this.remove, JSON.stringify(keys));
   }
@@ -452,25 +458,18 @@ function targetRows(upstreams: readonly UpstreamConfig[]): TargetRow[] {
  */
 export async function writeDiff(tx: Prisma.TransactionClient, d: DocumentDiff): Promise<void> {
   await BULK.plugins.delete(tx, d.plugins.deletes);
-  await BULK.services.create(tx, d.services.creates);
-  await BULK.services.change(tx, d.services.updates);
-  await BULK.upstreams.create(tx, d.upstreams.creates);
-  await BULK.upstreams.change(tx, d.upstreams.updates);
+  await BULK.services.upsert(tx, d.services);
+  await BULK.upstreams.upsert(tx, d.upstreams);
   // A changed upstream's targets are replaced as a whole (their order is their position).
   if (d.upstreams.updates.length) await tx.$executeRawUnsafe(DELETE_TARGETS_OF, JSON.stringify(d.upstreams.updates.map((u) => u.name)));
   await BULK.targets.create(tx, targetRows(d.upstreams.upserts));
-  await BULK.consumers.create(tx, d.consumers.creates);
-  await BULK.consumers.change(tx, d.consumers.updates);
-  await BULK.routes.create(tx, d.routes.creates);
-  await BULK.routes.change(tx, d.routes.updates);
-  await BULK.plugins.create(tx, d.plugins.creates);
-  await BULK.plugins.change(tx, d.plugins.updates);
+  await BULK.consumers.upsert(tx, d.consumers);
+  await BULK.routes.upsert(tx, d.routes);
+  await BULK.plugins.upsert(tx, d.plugins);
   await BULK.credentials.delete(tx, d.credentials.deletes);
-  await BULK.credentials.create(tx, d.credentials.creates);
-  await BULK.credentials.change(tx, d.credentials.updates);
+  await BULK.credentials.upsert(tx, d.credentials);
   await BULK.certificates.delete(tx, d.certificates.deletes);
-  await BULK.certificates.create(tx, d.certificates.creates);
-  await BULK.certificates.change(tx, d.certificates.updates);
+  await BULK.certificates.upsert(tx, d.certificates);
   await BULK.routes.delete(tx, d.routes.deletes);
   await BULK.services.delete(tx, d.services.deletes);
   await BULK.upstreams.delete(tx, d.upstreams.deletes);

@@ -174,9 +174,8 @@ export class PrismaConfigStore implements ConfigStore {
     if (!this.head || head.version >= this.head.version) this.head = head;
   }
 
-  /** The shared write path; see the file comment. */
   /**
-   * `mutate` gets a private copy of the stored document to change, or with `{ copy: false }` the stored
+   * The shared write path; see the file comment. `mutate` gets a private copy of the stored document to change, or with `{ copy: false }` the stored
    * document itself (frozen), for a mutation that builds its own.
    */
   private async write(meta: WriteMeta, mutate: (doc: ConfigDocument) => Mutation, opts: { copy?: boolean } = {}): Promise<{ version: number; changed: boolean; document: ConfigDocument }> {
