@@ -10,11 +10,14 @@ export const ValidateResultSchema = Type.Object(
   { $id: 'ValidateResult' },
 );
 
+const BODY =
+  'The entity in full in POST /config/diff. PUT /config leaves it out except for plugin instances: the bodies are the document sent and version `base_version`.';
+
 const ChangeSchema = Type.Object({
   kind: Type.String(),
   key: Type.String(),
-  before: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  after: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  before: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: BODY })),
+  after: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: BODY })),
   fields: Type.Optional(Type.Array(Type.Object({ path: Type.String(), before: Type.Unknown(), after: Type.Unknown() }))),
 });
 
@@ -42,6 +45,7 @@ export const ApplyResultSchema = Type.Object(
     dry_run: Type.Boolean(),
     changed: Type.Boolean(),
     version: Type.Integer({ description: 'The version now current (unchanged on a dry run or a no-op apply).' }),
+    base_version: Type.Integer({ description: 'The version the apply was compared with.' }),
     diff: DiffSchema,
     text: Type.String(),
   },

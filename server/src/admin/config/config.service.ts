@@ -5,7 +5,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { checkDocument } from '../../config/check.js';
-import { diffDocuments, formatDiff, isEmptyDiff, type ConfigDiff } from '../../config/diff.js';
+import { diffDocuments, formatDiff, isEmptyDiff, withoutBodies, type ConfigDiff } from '../../config/diff.js';
 import type { ConfigDocument } from '../../config/schema.js';
 import type { ValidationIssue } from '../../config/validate.js';
 import { GatewayError } from '../../errors/registry.js';
@@ -57,8 +57,9 @@ export class ConfigService {
   async apply(body: unknown, opts: { dryRun: boolean; message: string | undefined }, user: AdminPrincipal): Promise<DiffResult & { dry_run: boolean; changed: boolean; version: number }> {
     const document = this.checkedOrThrow(body);
     const current = await this.store.current();
-    const diff = diffDocuments(current.document, document);
-    const text = formatDiff(diff);
+    const full = diffDocuments(current.document, document);
+    const text = formatDiff(full);
+    const diff = withoutBodies(full);
     if (opts.dryRun) return { dry_run: true, changed: !isEmptyDiff(diff), version: current.version, base_version: current.version, diff, text };
     const message = opts.message ?? `apply: ${text.trim().split('\n').pop() ?? ''}`;
     const result = await this.writer.write((s) => s.replace(document, { author: user.username, message }));

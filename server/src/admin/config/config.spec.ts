@@ -50,6 +50,8 @@ describe('declarative config', () => {
       expect.arrayContaining(['services:catalog', 'routes:catalog-api', 'consumers:shop']),
     );
     expect(text).toMatch(/\+ service catalog/);
+    // The review answer carries the entities in full.
+    expect(diff.created.find((c: { key: string }) => c.key === 'catalog-api').after).toMatchObject({ paths: ['/catalog'] });
     expect((await h.store.current()).version).toBe(base_version);
     const invalid = expectProblem(await h.request('POST', '/config/diff', { body: { _format_version: '2' } }), 400, 'GW_ERR_CONFIG_INVALID');
     expect(invalid.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/_format_version' })]));
@@ -64,8 +66,12 @@ describe('declarative config', () => {
 
     const applied = await h.request('PUT', '/config?message=first%20catalog', { body: DOC });
     expect(applied.statusCode, applied.body).toBe(200);
-    const { version, changed } = applied.json();
+    const { version, changed, diff, text } = applied.json();
     expect(changed).toBe(true);
+    // The apply names what it changed; only plugin instances carry a body (their key does not say their scope).
+    expect(diff.created.find((c: { kind: string }) => c.kind === 'routes')).toEqual({ kind: 'routes', key: 'catalog-api' });
+    expect(diff.created.find((c: { kind: string }) => c.kind === 'plugins').after).toMatchObject({ name: 'test-stamp', route: 'catalog-api' });
+    expect(text).toMatch(/\+ plugin test-stamp \(route catalog-api\)/);
     expect(version).toBeGreaterThan(before);
     expect(h.runtime.loadedVersion).toBe(version);
     expect(h.runtime.currentDocument().routes.map((r) => r.name)).toEqual(['catalog-api']);
@@ -91,6 +97,8 @@ describe('declarative config', () => {
     const res = await h.request('PUT', '/config', { body: YAML_DOC, headers: { 'content-type': 'application/yaml' } });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().diff.deleted.map((c: { key: string }) => c.key)).toEqual(expect.arrayContaining(['shop']));
+    // An update lists its fields, not the two bodies.
+    expect(res.json().diff.updated).toEqual([{ kind: 'services', key: 'catalog', fields: [{ path: '/url', before: 'http://catalog.internal:8080', after: 'http://catalog.internal:9090' }] }]);
     const v = (await h.request('GET', `/versions/${start}`)).json();
     expect(v).toMatchObject({ version: start });
     expect(v.document.consumers).toEqual([expect.objectContaining({ username: 'shop' })]);
