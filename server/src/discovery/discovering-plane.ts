@@ -38,6 +38,16 @@ export class DiscoveringProxyPlane implements ProxyPlane {
     }
   }
 
+  /** What prepare() handed the inner plane: apply() of the same document, nothing discovered since, passes the same object. */
+  private prepared: { document: ConfigDocument; signature: string; merged: ConfigDocument } | undefined;
+
+  prepare(document: ConfigDocument, committed: Promise<boolean>): void {
+    if (!this.inner.prepare) return;
+    const merged = this.registry.merge(this.withSources(document));
+    this.prepared = { document, signature: this.signature(), merged };
+    this.inner.prepare(merged, committed);
+  }
+
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
     this.current = { document, version };
     await Promise.all(this.sources.map((s) => s.ready()));
@@ -59,7 +69,14 @@ export class DiscoveringProxyPlane implements ProxyPlane {
   private async applyCurrent(): Promise<SnapshotError[]> {
     const { document, version } = this.current!;
     const signature = this.signature();
-    const errors = await this.inner.apply(this.registry.merge(this.withSources(document)), version);
+    let merged: ConfigDocument | undefined;
+    if (this.prepared?.document === document) {
+      // Unless a new discovery block answered in apply()'s reconcile, or targets moved: the merge is stale then.
+      if (this.prepared.signature === signature) merged = this.prepared.merged;
+      this.prepared = undefined;
+    }
+    merged ??= this.registry.merge(this.withSources(document));
+    const errors = await this.inner.apply(merged, version);
     this.appliedSignature = signature;
     return errors;
   }

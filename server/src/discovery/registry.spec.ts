@@ -233,4 +233,36 @@ describe('DiscoveringProxyPlane with a real proxy', () => {
     expect(versions.length).toBe(3);
     expect(registry.applies()).toBe(2);
   });
+
+  it("hands a write's prepared merge to the inner plane, unless discovered targets moved in between", async () => {
+    const p = manualProvider();
+    const registry = new DiscoveryRegistry({ providers: [p], logger, coalesceMs: 20, firstAnswerMs: 50 });
+    closers.push(() => registry.close());
+    const inner = new InProcessProxyPlane(new ProxyServer({ trustedProxies: [], logger }), PLUGINS, logger);
+    const prepared: ConfigDocument[] = [];
+    const applied: ConfigDocument[] = [];
+    const recording = Object.assign(Object.create(inner) as InProcessProxyPlane, {
+      prepare: (d: ConfigDocument) => void prepared.push(d),
+      apply: (d: ConfigDocument, v: number) => (applied.push(d), inner.apply(d, v)),
+    });
+    const plane = new DiscoveringProxyPlane(recording, registry, logger);
+    const d1 = doc([{ name: 'api', discovery: dnsBlock('api.internal') }], { services: [{ name: 's', host: 'api' }] });
+    await plane.apply(d1, 1);
+    p.sinks.get('api')!.update([t('127.0.0.1:1')]);
+    await expect.poll(() => registry.applies(), { timeout: 2_000 }).toBe(1);
+
+    const d2 = doc([{ name: 'api', discovery: dnsBlock('api.internal') }], { services: [{ name: 's', host: 'api', path: '/v2' }] });
+    plane.prepare(d2, Promise.resolve(true));
+    await plane.apply(d2, 2);
+    expect(applied.at(-1)).toBe(prepared[0]);
+    expect(prepared[0]!.upstreams[0]!.targets.map((x) => x.target)).toEqual(['127.0.0.1:1']);
+
+    const d3 = doc([{ name: 'api', discovery: dnsBlock('api.internal') }], { services: [{ name: 's', host: 'api', path: '/v3' }] });
+    plane.prepare(d3, Promise.resolve(true));
+    p.sinks.get('api')!.update([t('127.0.0.1:2')]);
+    expect(registry.merge(d3).upstreams[0]!.targets.map((x) => x.target)).toEqual(['127.0.0.1:2']);
+    await plane.apply(d3, 3);
+    expect(applied.at(-1)).not.toBe(prepared[1]);
+    expect(applied.at(-1)!.upstreams[0]!.targets.map((x) => x.target)).toEqual(['127.0.0.1:2']);
+  });
 });

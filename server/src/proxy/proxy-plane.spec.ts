@@ -1,7 +1,9 @@
 // The resilience part of the proxy-plane protocol: what the in-process plane reads and purges, and what the
 // worker answers the control thread — passed through a real MessagePort, so it must survive structured clone.
 import { MessageChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { checkDocument } from '../config/check.js';
+import type { ConfigDocument } from '../config/schema.js';
 import { pino } from 'pino';
 import { BREAKERS, type BreakerSettings, type ServiceBreaker } from '../resilience/circuit-breaker.js';
 import { CachedResponse, memoryStoreFor } from '../plugins/proxy-cache/store.js';
@@ -17,10 +19,53 @@ import { send, startGateway } from './test-support/harness.js';
 const SETTINGS: BreakerSettings = { errorThresholdPercentage: 50, volumeThreshold: 5, rollingWindowMs: 10_000, rollingBuckets: 10, resetTimeoutMs: 60_000 };
 const KEY = 'c'.repeat(64);
 
-function plane(): InProcessProxyPlane {
+function plane(server?: ProxyServer): InProcessProxyPlane {
   const logger = pino({ level: 'silent' });
-  return new InProcessProxyPlane(new ProxyServer({ trustedProxies: [], logger }), PLUGINS, logger);
+  return new InProcessProxyPlane(server ?? new ProxyServer({ trustedProxies: [], logger }), PLUGINS, logger);
 }
+
+function routesDocument(...names: string[]): ConfigDocument {
+  const checked = checkDocument({ _format_version: '1', services: [{ name: 's', url: 'http://127.0.0.1:9' }], routes: names.map((name) => ({ name, service: 's', paths: [`/${name}`] })) }, PLUGINS);
+  if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+  return checked.document;
+}
+
+describe('proxy plane: a snapshot built ahead of its commit', () => {
+  it('apply() of the prebuilt document swaps in that snapshot under the committed version', async () => {
+    const server = new ProxyServer({ trustedProxies: [], logger: pino({ level: 'silent' }) });
+    const p = plane(server);
+    const doc = routesDocument('a');
+    p.prebuild(doc);
+    // Changed after the build (a stored document never is): the swapped-in snapshot shows it was not rebuilt.
+    doc.routes.push(routesDocument('b').routes[0]!);
+    await p.apply(doc, 7);
+    expect(server.snapshot.version).toBe(7);
+    expect(server.snapshot.router.size).toBe(1);
+    // Any other document is built on the spot.
+    await p.apply(routesDocument('a', 'b'), 8);
+    expect(server.snapshot.version).toBe(8);
+    expect(server.snapshot.router.size).toBe(2);
+  });
+
+  it('a dropped or replaced prebuild is closed and never swapped in', async () => {
+    const server = new ProxyServer({ trustedProxies: [], logger: pino({ level: 'silent' }) });
+    const p = plane(server);
+    const first = routesDocument('a');
+    p.prebuild(first);
+    const prebuilt = (p as unknown as { prebuilt: { snapshot: { close(): Promise<void> } } }).prebuilt.snapshot;
+    const closed = vi.spyOn(prebuilt, 'close');
+    const second = routesDocument('a', 'b');
+    p.prebuild(second);
+    expect(closed).toHaveBeenCalledTimes(1);
+    p.dropPrebuilt();
+    second.routes.pop();
+    await p.apply(second, 3);
+    expect(server.snapshot.router.size).toBe(1);
+    first.routes.push(routesDocument('c').routes[0]!);
+    await p.apply(first, 4);
+    expect(server.snapshot.router.size).toBe(2);
+  });
+});
 
 function throughPort<T>(value: T): Promise<T> {
   const { port1, port2 } = new MessageChannel();

@@ -10,7 +10,7 @@ import type { ConfigDocument } from '../config/schema.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { CredentialKeys } from '../auth/secrets.js';
-import { buildSnapshot } from './snapshot.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
 import { ProxyServer } from './proxy-server.js';
 import { listenerClientCas } from '../plugins/mtls-auth/listener-ca.js';
 import type { Logger } from '../observability/logger.js';
@@ -33,6 +33,12 @@ export interface ProxyStats {
 export interface ProxyPlane {
   /** Builds a snapshot from `document` and swaps it in; resolves with the entities it had to disable. */
   apply(document: ConfigDocument, version: number): Promise<SnapshotError[]>;
+  /**
+   * A document a write is about to commit (ConfigStore.onWriting): its snapshot is built now, beside the
+   * write, and a later apply() of this same object only swaps it in. Optional: a plane that builds on the
+   * caller's own thread gains nothing by building early.
+   */
+  prepare?(document: ConfigDocument, committed: Promise<boolean>): void;
   /** `fd`: listen on an inherited, already bound socket instead (cluster mode). */
   listen(host: string, port: number, fd?: number): Promise<void>;
   /** Stops accepting, drains in-flight requests for up to `graceMs`, then closes. */
@@ -71,8 +77,37 @@ export class InProcessProxyPlane implements ProxyPlane {
     return this.metrics?.text() ?? Promise.resolve('');
   }
   private readonly liveListeners = new Set<LiveListener>();
+  /** A snapshot built ahead of its commit (the worker's `prepare`), for apply() of the same document. */
+  private prebuilt: { document: ConfigDocument; snapshot: Snapshot } | { document: ConfigDocument; error: unknown } | undefined;
+
+  /** Builds `document`'s snapshot now and keeps it (one at most) for an apply() of the same object. */
+  prebuild(document: ConfigDocument): void {
+    this.dropPrebuilt();
+    try {
+      this.prebuilt = { document, snapshot: buildSnapshot(document, this.plugins, { logger: this.logger }) };
+    } catch (error) {
+      this.prebuilt = { document, error };
+    }
+  }
+
+  /** Forgets the snapshot built ahead (its write did not commit), releasing what it holds. */
+  dropPrebuilt(): void {
+    const p = this.prebuilt;
+    this.prebuilt = undefined;
+    if (p && 'snapshot' in p) void p.snapshot.close().catch((err: unknown) => this.logger.error({ err }, 'closing an unused snapshot failed'));
+  }
+
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
-    const snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
+    let snapshot: Snapshot;
+    const p = this.prebuilt;
+    if (p?.document === document) {
+      this.prebuilt = undefined;
+      if ('error' in p) throw p.error;
+      snapshot = p.snapshot;
+      snapshot.version = version;
+    } else {
+      snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
+    }
     this.proxy.swap(snapshot);
     // Certificates that cannot be used (e.g. sealed under another GATEHOUSE_SECRET_KEY) are reported like disabled entities.
     const tlsErrors = await this.proxy.setCertificates(document.certificates, listenerClientCas(document));
@@ -158,6 +193,10 @@ export interface ProxyWorkerData {
 
 export type ToWorker =
   | { type: 'apply'; id: number; document: ConfigDocument; version: number }
+  /** Build the snapshot of a document being written; `commit` swaps it in, `discard` drops it. No answer. */
+  | { type: 'prepare'; document: ConfigDocument }
+  | { type: 'commit'; id: number; version: number }
+  | { type: 'discard' }
   | { type: 'listen'; id: number; host: string; port: number; fd?: number }
   | { type: 'close'; id: number; graceMs: number }
   | { type: 'resilience'; id: number }
@@ -167,6 +206,9 @@ export type ToWorker =
   | { type: 'metrics'; id: number }
   | { type: 'recent-errors'; id: number; route?: string; limit?: number }
   | { type: 'acme-challenge'; id: number; token: string; keyAuthorization?: string };
+
+/** The messages the worker answers (with a WorkerDone of the same id). */
+export type ToWorkerCall = Exclude<ToWorker, { type: 'prepare' | 'discard' }>;
 
 /**
  * `result` carries the answer of the requests that have one (`resilience`: a ResilienceView, `purge-cache`
@@ -237,7 +279,7 @@ export class WorkerProxyPlane implements ProxyPlane {
     });
   }
 
-  private call(msg: ToWorker): Promise<WorkerDone> {
+  private call(msg: ToWorkerCall): Promise<WorkerDone> {
     if (this.exited) return Promise.reject(this.exited);
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject });
@@ -245,7 +287,26 @@ export class WorkerProxyPlane implements ProxyPlane {
     });
   }
 
+  /** The document last posted to `prepare`, until it is committed or its write fails. */
+  private prepared: ConfigDocument | undefined;
+
+  prepare(document: ConfigDocument, committed: Promise<boolean>): void {
+    if (this.exited) return;
+    this.prepared = document;
+    this.worker.postMessage({ type: 'prepare', document } satisfies ToWorker);
+    void committed.then((ok) => {
+      if (ok || this.prepared !== document || this.exited) return;
+      this.prepared = undefined;
+      this.worker.postMessage({ type: 'discard' } satisfies ToWorker);
+    });
+  }
+
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
+    if (document === this.prepared) {
+      // The worker has built this document's snapshot while the store wrote it; messages arrive in order.
+      this.prepared = undefined;
+      return (await this.call({ type: 'commit', id: this.nextId++, version })).errors ?? [];
+    }
     return (await this.call({ type: 'apply', id: this.nextId++, document, version })).errors ?? [];
   }
   async listen(host: string, port: number, fd?: number): Promise<void> {
@@ -303,7 +364,7 @@ export class WorkerProxyPlane implements ProxyPlane {
  * worker's lifecycle and stay in proxy-worker.ts); undefined for any other message. Exported so the
  * protocol can be tested without a worker thread.
  */
-export async function answerResilienceRequest(plane: ProxyPlane, msg: ToWorker): Promise<WorkerDone | undefined> {
+export async function answerResilienceRequest(plane: ProxyPlane, msg: ToWorkerCall): Promise<WorkerDone | undefined> {
   if (msg.type === 'resilience') return { type: 'done', id: msg.id, result: await plane.resilience() };
   if (msg.type === 'purge-cache') return { type: 'done', id: msg.id, result: await plane.purgeCache(msg.key) };
   if (msg.type === 'shadow-samples') return { type: 'done', id: msg.id, result: await plane.shadowSamples(msg.route) };

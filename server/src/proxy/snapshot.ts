@@ -167,7 +167,8 @@ export class Snapshot {
   private retiredPromise: Promise<void> | undefined;
 
   constructor(
-    readonly version: number,
+    /** Assigned again when a snapshot built ahead of its write's commit is swapped in (InProcessProxyPlane.prebuild). */
+    public version: number,
     readonly router: Router<CompiledRoute>,
     readonly errors: SnapshotError[],
     /** Global instances, used for the rewrite phase and for requests that match no route. */

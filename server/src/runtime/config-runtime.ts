@@ -16,7 +16,7 @@ import { GATEHOUSE_VERSION } from '../version.js';
 import type { SnapshotCacheWriter } from './snapshot-cache.js';
 
 /** What the runtime reads from the store (a node started from its cache follows a store that connects later). */
-export type RuntimeStore = Pick<ConfigStore, 'current' | 'onChange' | 'kind'>;
+export type RuntimeStore = Pick<ConfigStore, 'current' | 'onChange' | 'onWriting' | 'kind'>;
 
 export interface ConfigRuntimeOptions {
   /** Receives every snapshot applied from the store (runtime/snapshot-cache.ts). */
@@ -65,9 +65,16 @@ export class ConfigRuntime implements GatewayRuntime {
       await this.install(fallback.document, fallback.version, 'cache');
       this.scheduleRetry();
     }
-    this.unsubscribe = this.store.onChange((version) => {
+    const offChange = this.store.onChange((version) => {
       if (version !== this.version || this.source === 'cache') void this.reload();
     });
+    // This node's own writes: the proxy builds the snapshot while the store commits (ProxyPlane.prepare);
+    // the reload after the commit then finds the same document in store.current() and only swaps it in.
+    const offWriting = this.proxy.prepare && this.store.onWriting?.((document, committed) => this.proxy.prepare?.(document, committed));
+    this.unsubscribe = () => {
+      offChange();
+      offWriting?.();
+    };
   }
 
   ready(): boolean {

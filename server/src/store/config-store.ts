@@ -144,6 +144,9 @@ export interface CertificateStore {
   remove(name: string, meta: WriteMeta): Promise<{ version: number }>;
 }
 
+/** See ConfigStore.onWriting: `committed` resolves true once the write committed, false if it did not. */
+export type WritingListener = (document: ConfigDocument, committed: Promise<boolean>) => void;
+
 export interface ConfigStore {
   readonly kind: 'pglite' | 'postgres' | 'file';
   readonly readOnly: boolean;
@@ -173,6 +176,13 @@ export interface ConfigStore {
 
   /** Called with the new version after any node (this one included) commits a change. Returns an unsubscribe function. */
   onChange(listener: (version: number) => void): () => void;
+
+  /**
+   * Called by a write on this node with the document it is about to commit, before the commit, and a
+   * promise of whether it did; the version follows through onChange. The proxy builds its snapshot
+   * meanwhile, on its own thread, instead of after the commit (see ProxyPlane.prepare).
+   */
+  onWriting?(listener: WritingListener): () => void;
 
   /**
    * A value shared by every node of the cluster (e.g. the admin JWT secret), created once with `create`

@@ -5,6 +5,8 @@ import { emptyDocument, type ConfigDocument } from '../config/schema.js';
 import { StoreConflictError, StoreNotFoundError, StoreValidationError, type ConfigStore } from './config-store.js';
 import { createConfigStore } from './create-store.js';
 import { loadDocument } from './entity-rows.js';
+import type { StoreBackend } from './backends.js';
+import { defaultMigrationsDir } from './migrate.js';
 import { PrismaConfigStore, KEPT_VERSIONS } from './prisma-config-store.js';
 import { PG_ENABLED, TEST_PLUGINS, createThrowawayDatabase, sampleDocument } from './test-support.js';
 
@@ -295,6 +297,22 @@ for (const target of targets) {
       expect(seen).toEqual([r.version]);
     });
 
+    it('announces a write before it commits: the document current() then returns, and that it committed', async () => {
+      const seen: { document: ConfigDocument; committed: Promise<boolean> }[] = [];
+      const off = store.onWriting!((document, committed) => seen.push({ document, committed }));
+      const r = await store.replace(sampleDocument(), author);
+      // A write with nothing to change is not announced.
+      await store.replace(sampleDocument(), author);
+      expect(seen).toHaveLength(1);
+      expect(await seen[0]!.committed).toBe(true);
+      const head = await store.current();
+      expect(head.version).toBe(r.version);
+      expect(head.document).toBe(seen[0]!.document);
+      off();
+      await store.create('consumers', { username: 'erin' }, author);
+      expect(seen).toHaveLength(1);
+    });
+
     it('stores admin users', async () => {
       const before = await store.adminUsers.count();
       const name = `admin-${before}`;
@@ -316,6 +334,37 @@ for (const target of targets) {
 }
 
 describe('PGlite in a data folder', () => {
+  it('tells the writing listener when the announced write did not commit', async () => {
+    const healthy = await createConfigStore({ plugins: TEST_PLUGINS });
+    try {
+      const backend = (healthy as unknown as { backend: StoreBackend }).backend;
+      // The version insert fails, as a database that runs out of disk would, after the announcement.
+      const failing = (tx: object) =>
+        new Proxy(tx, {
+          get: (t, k) =>
+            k === '$executeRawUnsafe'
+              ? (sql: string, ...args: unknown[]) => (sql.startsWith('INSERT INTO "config_versions"') ? Promise.reject(new Error('could not extend file')) : (t as { $executeRawUnsafe: (...a: unknown[]) => unknown }).$executeRawUnsafe(sql, ...args))
+              : Reflect.get(t, k),
+        });
+      const prisma = new Proxy(backend.prisma, {
+        get: (t, k) =>
+          k === '$transaction'
+            ? (fn: (tx: object) => Promise<unknown>, opts: unknown) => (t.$transaction as (f: unknown, o: unknown) => Promise<unknown>)((tx: object) => fn(failing(tx)), opts)
+            : Reflect.get(t, k),
+      });
+      const store = new PrismaConfigStore({ backend: { ...backend, prisma }, plugins: TEST_PLUGINS, migrationsDir: defaultMigrationsDir() });
+      const before = await store.current();
+      const outcomes: Promise<boolean>[] = [];
+      store.onWriting((_document, committed) => outcomes.push(committed));
+      await expect(store.replace(sampleDocument(), author)).rejects.toThrow(/could not extend file/);
+      expect(outcomes).toHaveLength(1);
+      expect(await outcomes[0]).toBe(false);
+      expect(await store.current()).toEqual(before);
+    } finally {
+      await healthy.close();
+    }
+  });
+
   it('keeps the configuration across restarts', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

@@ -23,6 +23,7 @@ import {
   type Page,
   type VersionInfo,
   type WriteMeta,
+  type WritingListener,
   rethrowStoreError,
 } from './config-store.js';
 import { NOTIFY_CHANNEL, type StoreBackend } from './backends.js';
@@ -139,6 +140,23 @@ export class PrismaConfigStore implements ConfigStore {
     return () => this.listeners.delete(listener);
   }
 
+  private readonly writingListeners = new Set<WritingListener>();
+
+  onWriting(listener: WritingListener): () => void {
+    this.writingListeners.add(listener);
+    return () => this.writingListeners.delete(listener);
+  }
+
+  private announce(document: ConfigDocument, committed: Promise<boolean>): void {
+    for (const listener of [...this.writingListeners]) {
+      try {
+        listener(document, committed);
+      } catch (e) {
+        this.logger.error({ err: (e as Error).message }, 'config store: writing listener threw');
+      }
+    }
+  }
+
   private async stateVersion(): Promise<number> {
     const state = await this.backend.prisma.configState.findUnique({ where: { id: 1 } });
     if (!state) throw new Error('config_state row is missing: the database was not migrated');
@@ -180,6 +198,8 @@ export class PrismaConfigStore implements ConfigStore {
    */
   private async write(meta: WriteMeta, mutate: (doc: ConfigDocument) => Mutation, opts: { copy?: boolean } = {}): Promise<{ version: number; changed: boolean; document: ConfigDocument }> {
     const head = this.head;
+    let settle: (committed: boolean) => void = () => {};
+    const committed = new Promise<boolean>((resolve) => (settle = resolve));
     const result = await this.backend.prisma
       .$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM config_state WHERE id = 1 FOR UPDATE`;
@@ -191,9 +211,6 @@ export class PrismaConfigStore implements ConfigStore {
       if (!checked.ok) throw new StoreValidationError(this.focusIssues(checked.issues, m));
       // Key order and plugin ids change nothing the schema checks: the diff below need not validate it again.
       const after = markValidated(canonicalDocument(assignPluginIds(checked.document, before)), ConfigDocumentSchema);
-      // What current() returns from now on, in the key order a read of the version gives; a copy, as the
-      // caller's document shares objects with `after` and freezing must not reach them.
-      const stored = deepFreeze(markValidated(orderDocumentKeys(cloneDocument(after)), ConfigDocumentSchema));
       let base = before;
       if (m.rename) {
         await renameInPlace(tx, m.rename.kind, m.rename.from, m.rename.to);
@@ -203,18 +220,30 @@ export class PrismaConfigStore implements ConfigStore {
         renameReferences(base, m.rename.kind, m.rename.from, m.rename.to);
       }
       const diff = diffDocuments(base, after);
-      if (isEmptyDiff(diff) && !m.rename) return { version, changed: false, document: stored };
+      const unchanged = isEmptyDiff(diff) && !m.rename;
+      // Nothing to write: the kept document stays the head, the same object a proxy may have built from.
+      if (unchanged && before === head?.document) return { version, changed: false, document: before };
+      // The version's text, and what current() returns from now on: that text read back (as a read of the
+      // version gives it), which is also a copy the caller's objects, shared with `after`, stay out of.
+      const text = JSON.stringify(after);
+      const stored = deepFreeze(markValidated(orderDocumentKeys(JSON.parse(text) as ConfigDocument), ConfigDocumentSchema));
+      if (unchanged) return { version, changed: false, document: stored };
+      this.announce(stored, committed);
       await writeDiff(tx, diff);
       const next = version + 1;
       // Raw, as the entity rows: Prisma's create walks the whole document (0.6–0.8 s at 10,000 routes).
-      await tx.$executeRawUnsafe(INSERT_VERSION, next, meta.author, meta.message ?? '', JSON.stringify(after));
+      await tx.$executeRawUnsafe(INSERT_VERSION, next, meta.author, meta.message ?? '', text);
       await tx.configVersion.deleteMany({ where: { version: { lte: next - KEPT_VERSIONS } } });
       await tx.configState.update({ where: { id: 1 }, data: { version: next, updatedAt: new Date() } });
       // NOTIFY is transactional: other nodes hear of the version only once it is committed.
       if (this.kind === 'postgres') await tx.$executeRaw`SELECT pg_notify(${NOTIFY_CHANNEL}, ${String(next)})`;
       return { version: next, changed: true, document: stored };
     }, TX_OPTIONS)
-      .catch(rethrowStoreError);
+      .catch((e: unknown) => {
+        settle(false);
+        return rethrowStoreError(e);
+      });
+    settle(result.changed);
     this.remember({ version: result.version, document: result.document, written: true });
     if (result.changed) this.emit(result.version);
     return result;
