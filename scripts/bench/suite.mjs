@@ -328,7 +328,7 @@ const lines = [
   '|---|---|---:|---:|',
   ...applies.map(([where, label, a]) => `| ${where} | ${label} | ${a.answered.toFixed(0)} ms (${(a.bytes / 1e6).toFixed(2)} MB) | ${fmt(a.served, 0)} ms |`),
   '',
-  `RSS ${rssBefore} MiB before, ${rssAfter} MiB after (both cores). Target: under 1 s. The answer carries the whole diff.`,
+  `RSS ${rssBefore} MiB before, ${rssAfter} MiB after (both cores). Target: under 1 s. The answer names each change by kind and key.`,
   '',
 ];
 mkdirSync(outDir, { recursive: true });
