@@ -46,6 +46,9 @@ export class DiscoveringProxyPlane implements ProxyPlane {
     const merged = this.registry.merge(this.withSources(document));
     this.prepared = { document, signature: this.signature(), merged };
     this.inner.prepare(merged, committed);
+    void committed.then((ok) => {
+      if (!ok && this.prepared?.document === document) this.prepared = undefined;
+    });
   }
 
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {

@@ -4,6 +4,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkDocument } from '../config/check.js';
 import type { ConfigDocument } from '../config/schema.js';
+import { healthRegistry } from '../resilience/health.js';
+import type { Snapshot } from './snapshot.js';
 import { pino } from 'pino';
 import { BREAKERS, type BreakerSettings, type ServiceBreaker } from '../resilience/circuit-breaker.js';
 import { CachedResponse, memoryStoreFor } from '../plugins/proxy-cache/store.js';
@@ -47,23 +49,59 @@ describe('proxy plane: a snapshot built ahead of its commit', () => {
     expect(server.snapshot.router.size).toBe(2);
   });
 
-  it('a dropped or replaced prebuild is closed and never swapped in', async () => {
+  it('a replaced prebuild is closed, and one that another document overtakes is dropped', async () => {
     const server = new ProxyServer({ trustedProxies: [], logger: pino({ level: 'silent' }) });
     const p = plane(server);
+    const prebuiltClose = () => vi.spyOn((p as unknown as { prebuilt: { snapshot: Snapshot } }).prebuilt.snapshot, 'close');
     const first = routesDocument('a');
     p.prebuild(first);
-    const prebuilt = (p as unknown as { prebuilt: { snapshot: { close(): Promise<void> } } }).prebuilt.snapshot;
-    const closed = vi.spyOn(prebuilt, 'close');
+    const firstClosed = prebuiltClose();
     const second = routesDocument('a', 'b');
     p.prebuild(second);
-    expect(closed).toHaveBeenCalledTimes(1);
-    p.dropPrebuilt();
+    expect(firstClosed).toHaveBeenCalledTimes(1);
+    const secondClosed = prebuiltClose();
+    // Another document goes live first (an older version, a discovery re-apply): the prebuild is dropped,
+    // and the later apply of its document builds it anew.
+    await p.apply(routesDocument('c'), 3);
+    expect(secondClosed).toHaveBeenCalledTimes(1);
     second.routes.pop();
-    await p.apply(second, 3);
+    await p.apply(second, 4);
     expect(server.snapshot.router.size).toBe(1);
-    first.routes.push(routesDocument('c').routes[0]!);
-    await p.apply(first, 4);
-    expect(server.snapshot.router.size).toBe(2);
+    await expect(p.commitPrebuilt(5)).rejects.toThrow(/without a prepared document/);
+  });
+
+  it("a discarded prebuild gives the shared registries back the serving document's settings", async () => {
+    const server = new ProxyServer({ trustedProxies: [], logger: pino({ level: 'silent' }) });
+    const p = plane(server);
+    const withEject = (ms: number): ConfigDocument => {
+      const checked = checkDocument(
+        {
+          _format_version: '1',
+          services: [{ name: 's', host: 'plane-up' }],
+          routes: [{ name: 'r', service: 's', paths: ['/r'] }],
+          upstreams: [{ name: 'plane-up', targets: [{ target: '127.0.0.1:9' }], healthchecks: { passive: { enabled: true, eject_duration: ms } } }],
+        },
+        PLUGINS,
+      );
+      if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+      return checked.document;
+    };
+    const health = () => (healthRegistry as unknown as { entries: Map<string, { configKey: string }> }).entries.get('plane-up|127.0.0.1:9')?.configKey ?? '';
+    try {
+      await p.apply(withEject(1_000), 1);
+      const serving = server.snapshot;
+      expect(health()).toContain('"eject_duration":1000');
+      // Building a snapshot sets the target's health settings (the newest build wins)…
+      p.prebuild(withEject(2_000));
+      expect(health()).toContain('"eject_duration":2000');
+      // …so when its write fails, the serving document is built again.
+      await p.discardPrebuilt();
+      expect(health()).toContain('"eject_duration":1000');
+      expect(server.snapshot).not.toBe(serving);
+      expect(server.snapshot.version).toBe(1);
+    } finally {
+      await p.apply(routesDocument(), 9);
+    }
   });
 });
 

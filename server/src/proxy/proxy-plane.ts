@@ -79,8 +79,17 @@ export class InProcessProxyPlane implements ProxyPlane {
   private readonly liveListeners = new Set<LiveListener>();
   /** A snapshot built ahead of its commit (the worker's `prepare`), for apply() of the same document. */
   private prebuilt: { document: ConfigDocument; snapshot: Snapshot } | { document: ConfigDocument; error: unknown } | undefined;
+  /** What apply() last swapped in; a discarded prebuild is undone by building it again. */
+  private serving: { document: ConfigDocument; version: number } | undefined;
 
-  /** Builds `document`'s snapshot now and keeps it (one at most) for an apply() of the same object. */
+  /**
+   * Builds `document`'s snapshot now and keeps it (one at most) for an apply() of the same object.
+   *
+   * A build is not free of side effects: registries the thread shares take the newest settings of what is
+   * built (a target's health checks, a cache's size). A prebuild whose write fails is therefore undone by
+   * rebuilding the live document (discardPrebuilt), and one that another document overtakes is dropped
+   * when that document is applied (its build sets the settings again).
+   */
   prebuild(document: ConfigDocument): void {
     this.dropPrebuilt();
     try {
@@ -90,8 +99,22 @@ export class InProcessProxyPlane implements ProxyPlane {
     }
   }
 
-  /** Forgets the snapshot built ahead (its write did not commit), releasing what it holds. */
-  dropPrebuilt(): void {
+  /** The prebuilt document's snapshot swapped in under `version` (the worker's `commit`). */
+  commitPrebuilt(version: number): Promise<SnapshotError[]> {
+    const p = this.prebuilt;
+    if (p === undefined) return Promise.reject(new Error('commit without a prepared document'));
+    return this.apply(p.document, version);
+  }
+
+  /** The prebuilt document's write did not commit: its snapshot is closed and the live one built again. */
+  async discardPrebuilt(): Promise<void> {
+    if (this.prebuilt === undefined) return;
+    this.dropPrebuilt();
+    const serving = this.serving;
+    if (serving !== undefined) await this.apply(serving.document, serving.version);
+  }
+
+  private dropPrebuilt(): void {
     const p = this.prebuilt;
     this.prebuilt = undefined;
     if (p && 'snapshot' in p) void p.snapshot.close().catch((err: unknown) => this.logger.error({ err }, 'closing an unused snapshot failed'));
@@ -106,8 +129,11 @@ export class InProcessProxyPlane implements ProxyPlane {
       snapshot = p.snapshot;
       snapshot.version = version;
     } else {
+      // Overtaken (another version, or a discovery re-apply): its write's reload will send it in full.
+      this.dropPrebuilt();
       snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
     }
+    this.serving = { document, version };
     this.proxy.swap(snapshot);
     // Certificates that cannot be used (e.g. sealed under another GATEHOUSE_SECRET_KEY) are reported like disabled entities.
     const tlsErrors = await this.proxy.setCertificates(document.certificates, listenerClientCas(document));
@@ -302,11 +328,11 @@ export class WorkerProxyPlane implements ProxyPlane {
   }
 
   async apply(document: ConfigDocument, version: number): Promise<SnapshotError[]> {
-    if (document === this.prepared) {
-      // The worker has built this document's snapshot while the store wrote it; messages arrive in order.
-      this.prepared = undefined;
-      return (await this.call({ type: 'commit', id: this.nextId++, version })).errors ?? [];
-    }
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    // The worker has built this document's snapshot while the store wrote it; messages arrive in order.
+    if (document === prepared) return (await this.call({ type: 'commit', id: this.nextId++, version })).errors ?? [];
+    // Any other document makes the worker drop what it prepared (InProcessProxyPlane.apply).
     return (await this.call({ type: 'apply', id: this.nextId++, document, version })).errors ?? [];
   }
   async listen(host: string, port: number, fd?: number): Promise<void> {

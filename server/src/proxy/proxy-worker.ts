@@ -19,7 +19,6 @@ import { recentErrors } from '../observability/recent-errors.js';
 import { LiveAggregator } from '../observability/live-aggregates.js';
 import { BREAKERS } from '../resilience/circuit-breaker.js';
 import { answerResilienceRequest, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker, type ToWorkerCall } from './proxy-plane.js';
-import type { ConfigDocument } from '../config/schema.js';
 
 const STATS_INTERVAL_MS = 250;
 
@@ -78,19 +77,12 @@ const stopEvents = plane.onEvent(function forwardEvent(event) {
   port.postMessage({ type: 'event', event } satisfies FromWorker);
 });
 
-/** The document of the last `prepare`: `commit` applies it, and the plane finds its snapshot already built. */
-let prepared: ConfigDocument | undefined;
-
 async function handle(msg: ToWorkerCall): Promise<FromWorker> {
   switch (msg.type) {
     case 'apply':
       return { type: 'done', id: msg.id, errors: await plane.apply(msg.document, msg.version) };
-    case 'commit': {
-      const document = prepared;
-      prepared = undefined;
-      if (document === undefined) throw new Error('commit without a prepared document');
-      return { type: 'done', id: msg.id, errors: await plane.apply(document, msg.version) };
-    }
+    case 'commit':
+      return { type: 'done', id: msg.id, errors: await plane.commitPrebuilt(msg.version) };
     case 'listen':
       await plane.listen(msg.host, msg.port, msg.fd);
       return { type: 'done', id: msg.id };
@@ -122,13 +114,11 @@ async function handle(msg: ToWorkerCall): Promise<FromWorker> {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'prepare') {
-    prepared = msg.document;
     plane.prebuild(msg.document);
     return;
   }
   if (msg.type === 'discard') {
-    prepared = undefined;
-    plane.dropPrebuilt();
+    plane.discardPrebuilt().catch((err: unknown) => logger.error({ err }, 'rebuilding the live snapshot after a failed write failed'));
     return;
   }
   handle(msg).then(

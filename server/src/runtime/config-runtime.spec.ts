@@ -20,7 +20,9 @@ class PreparingPlane extends InProcessProxyPlane {
   prepare(document: ConfigDocument, committed: Promise<boolean>): void {
     this.prepared.push(document);
     this.prebuild(document);
-    void committed.then((ok) => ok || this.dropPrebuilt());
+    void committed.then(async (ok) => {
+      if (!ok) await this.discardPrebuilt();
+    });
   }
   override apply(document: ConfigDocument, version: number) {
     this.applied.push(document);
@@ -58,5 +60,5 @@ describe('ConfigRuntime with a plane that prepares', () => {
     await runtime.reload();
     expect(plane.prepared).toHaveLength(1);
     expect((await store.current()).document).toBe(plane.prepared[0]);
-  });
+  }, 60_000);
 });
