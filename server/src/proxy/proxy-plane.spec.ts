@@ -2,7 +2,6 @@
 // worker answers the control thread — passed through a real MessagePort, so it must survive structured clone.
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { checkDocument } from '../config/check.js';
 import type { ConfigDocument } from '../config/schema.js';
 import { healthRegistry } from '../resilience/health.js';
 import type { Snapshot } from './snapshot.js';
@@ -16,7 +15,7 @@ import { splitCounter } from '../traffic/split-stats.js';
 import { answerResilienceRequest, InProcessProxyPlane, type ToWorker, type WorkerDone } from './proxy-plane.js';
 import { ProxyServer } from './proxy-server.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
-import { send, startGateway } from './test-support/harness.js';
+import { checkedDocument, send, startGateway } from './test-support/harness.js';
 
 const SETTINGS: BreakerSettings = { errorThresholdPercentage: 50, volumeThreshold: 5, rollingWindowMs: 10_000, rollingBuckets: 10, resetTimeoutMs: 60_000 };
 const KEY = 'c'.repeat(64);
@@ -27,9 +26,7 @@ function plane(server?: ProxyServer): InProcessProxyPlane {
 }
 
 function routesDocument(...names: string[]): ConfigDocument {
-  const checked = checkDocument({ _format_version: '1', services: [{ name: 's', url: 'http://127.0.0.1:9' }], routes: names.map((name) => ({ name, service: 's', paths: [`/${name}`] })) }, PLUGINS);
-  if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
-  return checked.document;
+  return checkedDocument({ services: [{ name: 's', url: 'http://127.0.0.1:9' }], routes: names.map((name) => ({ name, service: 's', paths: [`/${name}`] })) });
 }
 
 describe('proxy plane: a snapshot built ahead of its commit', () => {
@@ -73,19 +70,12 @@ describe('proxy plane: a snapshot built ahead of its commit', () => {
   it("a discarded prebuild gives the shared registries back the serving document's settings", async () => {
     const server = new ProxyServer({ trustedProxies: [], logger: pino({ level: 'silent' }) });
     const p = plane(server);
-    const withEject = (ms: number): ConfigDocument => {
-      const checked = checkDocument(
-        {
-          _format_version: '1',
-          services: [{ name: 's', host: 'plane-up' }],
-          routes: [{ name: 'r', service: 's', paths: ['/r'] }],
-          upstreams: [{ name: 'plane-up', targets: [{ target: '127.0.0.1:9' }], healthchecks: { passive: { enabled: true, eject_duration: ms } } }],
-        },
-        PLUGINS,
-      );
-      if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
-      return checked.document;
-    };
+    const withEject = (ms: number): ConfigDocument =>
+      checkedDocument({
+        services: [{ name: 's', host: 'plane-up' }],
+        routes: [{ name: 'r', service: 's', paths: ['/r'] }],
+        upstreams: [{ name: 'plane-up', targets: [{ target: '127.0.0.1:9' }], healthchecks: { passive: { enabled: true, eject_duration: ms } } }],
+      });
     const health = () => (healthRegistry as unknown as { entries: Map<string, { configKey: string }> }).entries.get('plane-up|127.0.0.1:9')?.configKey ?? '';
     try {
       await p.apply(withEject(1_000), 1);

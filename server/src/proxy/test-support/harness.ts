@@ -6,6 +6,7 @@
 import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { checkDocument } from '../../config/check.js';
+import type { ConfigDocument } from '../../config/schema.js';
 import { PLUGINS } from '../../plugins/index.js';
 import type { PluginLogger } from '../../plugins/types.js';
 import { ProxyServer } from '../proxy-server.js';
@@ -91,10 +92,15 @@ export interface Gateway {
 
 let version = 0;
 
-export function compile(doc: unknown, logger: PluginLogger, pools: PoolRegistry): Snapshot {
+/** A test config (`_format_version` added) after checkDocument, as the store hands it to the proxy; throws when invalid. */
+export function checkedDocument(doc: unknown): ConfigDocument {
   const checked = checkDocument({ _format_version: '1', ...(doc as object) }, PLUGINS);
   if (!checked.ok) throw new Error(`invalid test config: ${JSON.stringify(checked.issues)}`);
-  return buildSnapshot(checked.document, PLUGINS, { logger, pools, version: ++version });
+  return checked.document;
+}
+
+export function compile(doc: unknown, logger: PluginLogger, pools: PoolRegistry): Snapshot {
+  return buildSnapshot(checkedDocument(doc), PLUGINS, { logger, pools, version: ++version });
 }
 
 export async function startGateway(doc: unknown, trustedProxies: string[] = [], opts: { observer?: RequestObserver } = {}): Promise<Gateway> {
