@@ -5,7 +5,7 @@
  * follows the cluster from that moment without a restart.
  */
 import type { ConfigDocument } from '../config/schema.js';
-import type { ConfigStore } from '../store/config-store.js';
+import type { ConfigStore, WritingListener } from '../store/config-store.js';
 import { StoreUnavailableError } from '../store/config-store.js';
 import type { RuntimeStore } from './config-runtime.js';
 
@@ -14,6 +14,8 @@ export class LateStore implements RuntimeStore {
   private inner: ConfigStore | undefined;
   private lastError: unknown;
   private readonly listeners = new Map<(version: number) => void, (() => void) | undefined>();
+  /** Writes announced by the store (the proxy builds ahead of them); subscribed once it connects. */
+  private readonly writing = new Map<WritingListener, (() => void) | undefined>();
 
   constructor(kind: ConfigStore['kind'], initialError: unknown) {
     this.kind = kind;
@@ -42,12 +44,21 @@ export class LateStore implements RuntimeStore {
     };
   }
 
+  onWriting(listener: WritingListener): () => void {
+    this.writing.set(listener, this.inner?.onWriting?.(listener));
+    return () => {
+      this.writing.get(listener)?.();
+      this.writing.delete(listener);
+    };
+  }
+
   /** Hands over to the store once it is initialised; listeners then hear its current version once. */
   async connect(store: ConfigStore): Promise<void> {
     // Read first: a store that fails now is not handed over (the caller closes it and tries again).
     const { version } = await store.current();
     this.inner = store;
     for (const listener of this.listeners.keys()) this.listeners.set(listener, store.onChange(listener));
+    for (const listener of this.writing.keys()) this.writing.set(listener, store.onWriting?.(listener));
     for (const listener of this.listeners.keys()) listener(version);
   }
 }

@@ -84,9 +84,14 @@ describe('a runtime started from the cache', () => {
     // What came from the cache is not written back to it.
     expect(await readSnapshotCache(file)).toBeUndefined();
 
+    // Writes are announced (the proxy builds ahead of them) once the store is there, to listeners that
+    // subscribed before it was.
+    const announced: { services: string[]; committed: Promise<boolean> }[] = [];
+    late.onWriting((document, committed) => announced.push({ services: document.services.map((s) => s.name), committed }));
     const store = await createConfigStore({ plugins: TEST_PLUGINS });
     try {
       await store.replace(doc('from-store'), { author: 'test' });
+      expect(announced).toEqual([]);
       const { version } = await store.current();
       await late.connect(store);
       for (let i = 0; i < 100 && runtime.currentDocument().services[0]?.name !== 'from-store'; i++) await new Promise((r) => setTimeout(r, 20));
@@ -96,6 +101,8 @@ describe('a runtime started from the cache', () => {
       expect((await readSnapshotCache(file))?.version).toBe(version);
       // And later changes through the store keep arriving.
       await store.replace(doc('later'), { author: 'test' });
+      expect(announced.map((a) => a.services)).toEqual([['later']]);
+      expect(await announced[0]!.committed).toBe(true);
       for (let i = 0; i < 100 && runtime.currentDocument().services[0]?.name !== 'later'; i++) await new Promise((r) => setTimeout(r, 20));
       expect(runtime.currentDocument().services[0]?.name).toBe('later');
       await runtime.close();
