@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort, send, startGateway, startUpstream, MemoryLogger, type Gateway, type Upstream } from '../proxy/test-support/harness.js';
-import { AccessLineFormatter, AccessLog, createAccessLog, DEFAULT_ACCESS_LOG_FIELDS, jsonString, ms3, redactQuery, SECRET_QUERY_PARAMS, type AccessLogField } from './access-log.js';
+import { AccessLineFormatter, AccessLog, createAccessLog, DEFAULT_ACCESS_LOG_FIELDS, isoNow, jsonString, ms3, redactQuery, SECRET_QUERY_PARAMS, type AccessLogField } from './access-log.js';
 import type { LineSink, SinkStats } from './log-sinks.js';
 import type { ProxyRequest } from '../proxy/proxy-request.js';
 
@@ -193,6 +193,13 @@ describe('access log formatting helpers', () => {
     const xs = [0, -0, 1, 1.5, 0.1, 0.01, 0.001, 0.0004, 0.0005, -0.0004, -0.5, -12.0345, 12.3456, 100, 99.9999, 1e9 + 0.123, NaN, Infinity, -Infinity, 1e300];
     for (let i = 0; i < 2_000; i++) xs.push(Math.random() * 10 ** ((i % 8) - 3), -Math.random() * 100, i / 8);
     for (const x of xs) expect(ms3(x), String(x)).toBe(String(Math.round(x * 1000) / 1000));
+  });
+
+  it('isoNow writes what toISOString writes, across seconds, days and years', () => {
+    const ts = [0, 999, 1000, 1001, -1, -1000, -1001, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 253402300799999, 253402300800000, -62198755200000];
+    for (let i = 0; i < 2_000; i++) ts.push(Math.floor(Math.random() * 4e12) - 1e12, 1_800_000_000_000 + i * 7);
+    for (const t of ts) expect(isoNow(t), String(t)).toBe(new Date(t).toISOString());
+    expect(Date.parse(isoNow())).toBeLessThanOrEqual(Date.now());
   });
 
   it('formats a line exactly as JSON.stringify would, escapes and non-ASCII included', () => {

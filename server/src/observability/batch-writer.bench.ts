@@ -101,8 +101,12 @@ async function run(): Promise<void> {
     for (let round = 0; round < 3; round++) {
       await measure('file   SonicBoom minLength 0 (old stdout options)', async () => sonic(pino.destination({ dest: file(), sync: false, maxWrite: 4096, maxLength: MAX })), lines);
       await measure('file   SonicBoom minLength 8 KiB (old file sink)', async () => sonic(pino.destination({ dest: file(), sync: false, maxLength: MAX, minLength: 8192 })), lines);
-      await measure('file   BatchWriter 64 KiB (file sink)', async () => {
+      await measure('file   BatchWriter 64 KiB (old file sink)', async () => {
         const w = new BatchWriter(openSync(file(), 'a'));
+        return batch(w);
+      }, lines);
+      await measure('file   BatchWriter 256 KiB (file sink)', async () => {
+        const w = new BatchWriter(openSync(file(), 'a'), { bufferSize: 256 * 1024 });
         return batch(w);
       }, lines);
       await measure('pipe   SonicBoom maxWrite 4 KiB (old stdout sink)', async () => sonic(pino.destination({ dest: await pipeTo(dir, `p${k++}`), sync: false, maxWrite: 4096, maxLength: MAX })), lines);

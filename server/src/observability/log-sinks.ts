@@ -35,7 +35,7 @@ const MAX_BUFFERED = 32 * 1024 * 1024;
 const PIPE_BUF = 4096;
 
 /** The file sink (and stdout on a file or terminal) writes lines in batches of up to this many bytes… */
-const FILE_BATCH = 64 * 1024;
+const FILE_BATCH = 256 * 1024;
 /** …and at least this often. */
 const FILE_FLUSH_MS = 250;
 /** Grace for writing what is queued when the sink closes. */
