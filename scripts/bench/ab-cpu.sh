@@ -4,7 +4,7 @@
 # short slices, so every A slice has a B slice next to it. Prints each pair's CPU/request and throughput,
 # then the median of the per-pair ratios, which drift hits alike on both sides.
 # Usage: ab-cpu.sh [slice seconds] [pairs] [connections] A=config.yaml[|VAR=value ...[|Header: value]] B=...
-# (entry syntax as in cpu-per-request.sh). Starts the shared bench upstream (nginx on :9001) unless it answers.
+# (entry syntax as in cpu-per-request.sh). AB_THREADS=1 adds CPU per request by thread. Starts the shared bench upstream (nginx on :9001) unless it answers.
 # BENCH_MAIN=<path to main.js> among an entry's variables runs that build instead (A/B of two builds:
 # `npx tsc -p server/tsconfig.build.json --outDir server/dist-old` on the old commit).
 set -u
@@ -27,15 +27,24 @@ for entry in "$@"; do
   port=$((port + 10))
 done
 for p in "${ports[@]}"; do for _ in $(seq 1 300); do up "$p" && break; sleep 0.1; done; done
+# AB_THREADS=1: also CPU per request of each thread kind (the proxy worker, the main thread, V8's GC helpers,
+# libuv's pool, an exporter worker…), printed at the end; ticks per thread name go to $threads.<index>.
+threads=$(mktemp)
+thread_ticks() { for t in /proc/"$1"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done 2>/dev/null; }
 run() { # index seconds -> "requests cpu_ticks rps"
   local i=$1 h=(); [ -n "${hdrs[$i]}" ] && h=(-H "${hdrs[$i]}")
-  local c0 c1 out
+  local c0 c1 out n
+  [ -n "${AB_THREADS:-}" ] && thread_ticks "${pids[$i]}" >"$threads"
   c0=$(cpu "${pids[$i]}")
   out=$(taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$2s" "http://127.0.0.1:${ports[$i]}/bench/items?x=1" 2>&1)
   c1=$(cpu "${pids[$i]}")
-  echo "$(echo "$out" | awk '/requests in/ {print $1}') $((c1 - c0)) $(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  # Ticks by thread name over the slice (a thread started during it counts from zero).
+  [ -n "${AB_THREADS:-}" ] && thread_ticks "${pids[$i]}" | awk -v n="$n" 'NR == FNR { b[$1] += $2; next }
+    { a[$1] += $2 } END { for (k in a) print k, a[k] - b[k], n }' "$threads" - >>"$threads.$i"
+  echo "$n $((c1 - c0)) $(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '/Non-2xx/ {print $NF}')"
 }
-for i in "${!pids[@]}"; do run "$i" 2 >/dev/null; done # warm-up
+for i in "${!pids[@]}"; do run "$i" 2 >/dev/null; rm -f "$threads.$i"; done # warm-up
 results=$(mktemp)
 for k in $(seq 1 "$pairs"); do
   # ABBA inside each pair of slices would need 4 slices; alternating the order per pair does the same job.
@@ -55,3 +64,12 @@ m=$(echo "$ratios" | awk '{print $1}' | median); q=$(echo "$ratios" | awk '{prin
 awk -v n="$pairs" -v m="$m" -v q="$q" -v a="${names[0]}" -v b="${names[1]}" 'BEGIN {
   printf "median of %d pairs: %s/%s CPU per request %.3f (%+.1f%%), requests/s %.3f (%+.1f%%)\n", n, b, a, m, (m-1)*100, q, (q-1)*100 }'
 rm -f "$results"
+if [ -n "${AB_THREADS:-}" ]; then
+  for i in "${!pids[@]}"; do
+    # Each slice wrote one line per thread name with its requests: ticks over the requests of those slices.
+    awk -v t="$tck" -v name="${names[$i]}" '{ ticks[$1] += $2; req[$1] += $3 }
+      END { for (k in ticks) if (ticks[k] > 0) printf "threads %-8s %-16s %7.2f us/req\n", name, k, ticks[k]/t*1e6/req[k] }' "$threads.$i" | sort -k4 -rn
+    rm -f "$threads.$i"
+  done
+fi
+rm -f "$threads"
