@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseCidr } from '../proxy/ip-set.js';
-import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from '../proxy/client-limits.js';
+import { DEFAULT_CLIENT_LIMITS, UNDERSCORE_HEADERS, type ClientLimits, type UnderscoreHeaders } from '../proxy/client-limits.js';
 import type { Propagation, TracingSettings } from '../observability/tracing.js';
 import { ACCESS_LOG_FIELDS, DEFAULT_ACCESS_LOG_FIELDS, type AccessLogField, type AccessLogSettings } from '../observability/access-log.js';
 import type { KubernetesConnection } from '../discovery/types.js';
@@ -283,6 +283,14 @@ function parseList(name: string, value: string | undefined, pattern: RegExp, exp
   return items.length ? items : undefined;
 }
 
+function parseUnderscoreHeaders(value: string | undefined, fallback: UnderscoreHeaders): UnderscoreHeaders {
+  const v = value?.trim().toLowerCase();
+  if (v === undefined || v === '') return fallback;
+  const found = UNDERSCORE_HEADERS.find((u) => u === v);
+  if (found === undefined) throw new EnvError('GATEHOUSE_UNDERSCORE_HEADERS', `expected ${UNDERSCORE_HEADERS.join(', ')}, got '${value}'`);
+  return found;
+}
+
 function parseClientLimits(env: NodeJS.ProcessEnv): ClientLimits {
   const d = DEFAULT_CLIENT_LIMITS;
   const hour = 3_600_000;
@@ -295,6 +303,7 @@ function parseClientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     maxConnectionsPerIp: parseSize('GATEHOUSE_MAX_CONNECTIONS_PER_IP', env.GATEHOUSE_MAX_CONNECTIONS_PER_IP, d.maxConnectionsPerIp, 0, 10_000_000),
     maxHeadersCount: parseSize('GATEHOUSE_MAX_HEADERS_COUNT', env.GATEHOUSE_MAX_HEADERS_COUNT, d.maxHeadersCount, 10, 10_000),
     strictPaths: parseBool('GATEHOUSE_STRICT_PATHS', env.GATEHOUSE_STRICT_PATHS, d.strictPaths),
+    underscoreHeaders: parseUnderscoreHeaders(env.GATEHOUSE_UNDERSCORE_HEADERS, d.underscoreHeaders),
   };
   // Node refuses a head timeout longer than the whole-request one.
   if (lim.requestTimeoutMs > 0 && lim.headersTimeoutMs > lim.requestTimeoutMs) {

@@ -189,7 +189,7 @@ describe('malformed bytes behind a response in progress', () => {
 describe('client limit environment variables', () => {
   it('default to the documented values', () => {
     expect(loadEnv({}).clientLimits).toEqual(DEFAULT_CLIENT_LIMITS);
-    expect(DEFAULT_CLIENT_LIMITS).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, idleTimeoutMs: 300_000, maxHeadersCount: 100, strictPaths: true });
+    expect(DEFAULT_CLIENT_LIMITS).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, idleTimeoutMs: 300_000, maxHeadersCount: 100, strictPaths: true, underscoreHeaders: 'drop' });
   });
 
   it('are read, and bad values name the variable', () => {
@@ -202,13 +202,15 @@ describe('client limit environment variables', () => {
       GATEHOUSE_MAX_CONNECTIONS_PER_IP: '5',
       GATEHOUSE_MAX_HEADERS_COUNT: '64',
       GATEHOUSE_STRICT_PATHS: 'false',
+      GATEHOUSE_UNDERSCORE_HEADERS: ' Reject ',
     }).clientLimits;
-    expect(l).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, idleTimeoutMs: 0, keepAliveTimeoutMs: 1000, maxConnections: 50, maxConnectionsPerIp: 5, maxHeadersCount: 64, strictPaths: false });
+    expect(l).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, idleTimeoutMs: 0, keepAliveTimeoutMs: 1000, maxConnections: 50, maxConnectionsPerIp: 5, maxHeadersCount: 64, strictPaths: false, underscoreHeaders: 'reject' });
     for (const [name, value] of [
       ['GATEHOUSE_HEADERS_TIMEOUT_MS', '10s'],
       ['GATEHOUSE_MAX_CONNECTIONS', '-1'],
       ['GATEHOUSE_MAX_HEADERS_COUNT', '2'],
       ['GATEHOUSE_STRICT_PATHS', 'maybe'],
+      ['GATEHOUSE_UNDERSCORE_HEADERS', 'ignore'],
     ]) {
       expect(() => loadEnv({ [name!]: value })).toThrow(EnvError);
       expect(() => loadEnv({ [name!]: value })).toThrow(name!);
@@ -244,5 +246,44 @@ describe('strict paths', () => {
   it('repeated slashes are merged before routing, in both modes', async () => {
     expect((await send(strict.port, '//a///b')).json().url).toBe('/a/b');
     expect((await send(lax.port, '//a///b')).json().url).toBe('/a/b');
+  });
+});
+
+describe('header names with underscores', () => {
+  let up: Upstream;
+  const modes = {} as Record<'drop' | 'reject' | 'allow', { proxy: ProxyServer; port: number }>;
+  beforeAll(async () => {
+    up = await startUpstream();
+    modes.drop = await server(up, {});
+    modes.reject = await server(up, { underscoreHeaders: 'reject' });
+    modes.allow = await server(up, { underscoreHeaders: 'allow' });
+  });
+  afterAll(async () => {
+    for (const m of Object.values(modes)) await m.proxy.close(100);
+    await up.close();
+  });
+  // CGI-style upstreams read X_Real_IP and X-Real-IP as the same variable: the spoof the default prevents.
+  const headers = { 'X_Real_IP': '6.6.6.6', 'x_consumer_username': 'admin', 'X-Tenant': 'a' };
+
+  it('are not forwarded by default; other client headers are', async () => {
+    const r = await send(modes.drop.port, '/a', { headers });
+    expect(r.status).toBe(200);
+    const got = r.json<{ headers: Record<string, string> }>().headers;
+    expect(Object.keys(got).filter((k) => k.includes('_'))).toEqual([]);
+    expect(got['x-tenant']).toBe('a');
+    expect(got['x-real-ip']).toBe('127.0.0.1');
+  });
+
+  it('are refused with 400 problem+json in reject mode, naming the field', async () => {
+    const r = await send(modes.reject.port, '/a', { headers });
+    expect(r.status).toBe(400);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(r.json()).toMatchObject({ code: 'GW_ERR_BAD_REQUEST', detail: "header field name with an underscore: 'X_Real_IP'" });
+    expect((await send(modes.reject.port, '/a', { headers: { 'X-Tenant': 'a' } })).status).toBe(200);
+  });
+
+  it('are forwarded as sent in allow mode', async () => {
+    const got = (await send(modes.allow.port, '/a', { headers })).json<{ headers: Record<string, string> }>().headers;
+    expect(got).toMatchObject({ x_real_ip: '6.6.6.6', x_consumer_username: 'admin', 'x-tenant': 'a', 'x-real-ip': '127.0.0.1' });
   });
 });

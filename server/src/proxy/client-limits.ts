@@ -23,7 +23,17 @@ export interface ClientLimits {
    * matched and the resource the upstream serves could differ.
    */
   strictPaths: boolean;
+  /**
+   * Client header fields whose name has an underscore (`X_Consumer_ID`): CGI-style upstreams (PHP, WSGI,
+   * Rack) map `_` and `-` to the same variable, so such a field can stand in for a header the gateway
+   * strips or sets itself. `drop` (nginx's default) forwards none of them (plugins still read them, e.g.
+   * an `api_key` header), `reject` answers 400 (Envoy's edge recommendation), `allow` forwards them.
+   */
+  underscoreHeaders: UnderscoreHeaders;
 }
+
+export type UnderscoreHeaders = 'drop' | 'reject' | 'allow';
+export const UNDERSCORE_HEADERS: readonly UnderscoreHeaders[] = ['drop', 'reject', 'allow'];
 
 /**
  * Defaults follow Envoy's edge-proxy recommendations where Node has an equivalent (request and stream
@@ -39,4 +49,5 @@ export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = {
   maxConnectionsPerIp: 0,
   maxHeadersCount: 100,
   strictPaths: true,
+  underscoreHeaders: 'drop',
 };

@@ -29,6 +29,7 @@ import { classifyUpstreamError, IDEMPOTENT_METHODS, underlyingTlsError, Upstream
 import { grpcMessageOf, grpcStatusOf, isGrpcContentType, takeGrpcStatus } from './grpc.js';
 import { unmapIPv4, type TrustedProxies } from './trusted-proxies.js';
 import type { TunnelHandler } from './websocket.js';
+import type { UnderscoreHeaders } from './client-limits.js';
 
 /** What a request needs from the server that owns it. */
 export interface ProxyHost {
@@ -37,6 +38,8 @@ export interface ProxyHost {
   readonly tunnel: TunnelHandler;
   /** Refuse paths upstreams read differently (`;`, `\`, `%2F`, `%5C`); see client-limits.ts. */
   readonly strictPaths: boolean;
+  /** What to do with client header fields whose name has an `_` (client-limits.ts). */
+  readonly underscoreHeaders: UnderscoreHeaders;
   /** Access log, metrics, tracing, error tracking: told when each request begins and ends. */
   readonly observer: RequestObserver | undefined;
 }
@@ -285,6 +288,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     this.server.observer?.begin(this);
 
     if (hostCount > 1) return this.sendProblem('GW_ERR_AMBIGUOUS_HOST', 'several Host headers');
+    if (this.server.underscoreHeaders === 'reject') {
+      const bad = underscoreName(raw);
+      if (bad !== undefined) return this.sendProblem('GW_ERR_BAD_REQUEST', `header field name with an underscore: '${bad}'`);
+    }
     const target = parseRequestTarget(this.method, this.req.url ?? '', this.server.strictPaths);
     if (target === null) return this.sendProblem('GW_ERR_BAD_PATH');
     if (target.authority !== undefined) {
@@ -501,12 +508,14 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
     const remove = this.upRemove;
     const set = this.upSet;
     const h2 = this.req.httpVersionMajor === 2;
+    const dropUnderscore = this.server.underscoreHeaders === 'drop';
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       // HTTP/2 pseudo-headers (`:method`, `:authority`, …) never go to an HTTP/1.1 upstream.
       if (name.charCodeAt(0) === 58) continue;
       const lc = name.toLowerCase();
       if (HOP_BY_HOP.has(lc) || GATEWAY_REQUEST_HEADERS.has(lc)) continue;
+      if (dropUnderscore && lc.includes('_')) continue;
       // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 §8.2.3), added below.
       if (h2 && lc === 'cookie') continue;
       if (connTokens !== undefined && connTokens.includes(lc)) continue;
@@ -1240,6 +1249,12 @@ function firstAfter(list: readonly ChainEntry[], rank: number): number {
   let i = 0;
   while (i < list.length && list[i]!.rank <= rank) i++;
   return i;
+}
+
+/** The first raw header name with an underscore, if any (HTTP/2 pseudo-headers have none). */
+function underscoreName(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.includes('_')) return raw[i];
+  return undefined;
 }
 
 function indexOfName(flat: readonly string[], lc: string): number {

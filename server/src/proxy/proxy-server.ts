@@ -11,7 +11,7 @@ import { ProxyRequest, type ProxyHost, type RequestObserver } from './proxy-requ
 import { Router } from './router.js';
 import { PhaseChains, Snapshot, type CompiledRoute } from './snapshot.js';
 import { TrustedProxies, unmapIPv4 } from './trusted-proxies.js';
-import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from './client-limits.js';
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits, type UnderscoreHeaders } from './client-limits.js';
 import { handleUpgrade, tunnelUpgrade, type TunnelHandler } from './websocket.js';
 import { PoolRegistry } from './upstream-pool.js';
 import type { CertificateConfig } from '../config/schema.js';
@@ -73,6 +73,7 @@ export class ProxyServer implements ProxyHost {
   /** Open connections per client address; only kept when a per-address cap is set. */
   private readonly perIp = new Map<string, number>();
   readonly strictPaths: boolean;
+  readonly underscoreHeaders: UnderscoreHeaders;
   private readonly tlsOptions: ProxyServerOptions['tls'];
   private readonly h2cOptions: ProxyServerOptions['h2c'];
   private secure: SecureListener | undefined;
@@ -91,6 +92,7 @@ export class ProxyServer implements ProxyHost {
     this.maxHeadersCount = lim.maxHeadersCount;
     this.maxPerIp = lim.maxConnectionsPerIp;
     this.strictPaths = lim.strictPaths;
+    this.underscoreHeaders = lim.underscoreHeaders;
     const shortest = Math.min(lim.headersTimeoutMs || Infinity, lim.requestTimeoutMs || Infinity);
     this.server = createServer(
       {
