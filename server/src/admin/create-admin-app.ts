@@ -20,6 +20,7 @@ import type { AdminEnv, AdminLogger, AuthSettings, PluginRegistry } from './admi
 import { AdminModule } from './admin.module.js';
 import { LiveHub } from '../observability/live-hub.js';
 import { attachLiveSocket } from './live/live-socket.js';
+import { ADMIN_CSP, SECURITY_HEADERS } from './security/security-headers.js';
 import type { DiscoveryView } from '../discovery/types.js';
 import type { AcmeManager } from '../tls/acme.js';
 
@@ -117,6 +118,12 @@ export async function createAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, function jsonOrNothing(req, body, done) {
     if (body === '') return done(null, undefined);
     void parseJson(req, body as string, done);
+  });
+  // Browser hardening on every answer, the dashboard's files included (security/security-headers.ts).
+  fastify.addHook('onSend', function securityHeaders(_req, reply, payload, done) {
+    for (const name in SECURITY_HEADERS) reply.header(name, SECURITY_HEADERS[name]!);
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', ADMIN_CSP);
+    done(null, payload);
   });
   // YAML bodies reach the handlers as text; the config service parses them and reports syntax errors by field.
   fastify.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, function yamlAsText(_req, body, done) {

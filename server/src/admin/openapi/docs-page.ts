@@ -1,27 +1,20 @@
 /**
  * A self-contained HTML page listing the admin API from /openapi.json; no CDN (the gateway may run
- * without internet access), no framework.
+ * without internet access), no framework. Its inline style and script are allowed by hash in the page's
+ * Content-Security-Policy (DOCS_CSP), so the admin listener's policy needs no 'unsafe-inline'.
  */
-export const DOCS_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Gatehouse admin API</title>
-<style>
+import { cspWithInline } from '../security/security-headers.js';
+
+const STYLE = `
   body { font: 14px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d2330; }
   h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
   .op { display: grid; grid-template-columns: 5rem 22rem 1fr 5rem; gap: .5rem; padding: .25rem 0; border-bottom: 1px solid #f0f0f0; }
   .m { font-weight: 600; text-transform: uppercase; } .get { color: #0a6; } .post { color: #06c; } .put, .patch { color: #a60; } .delete { color: #c22; }
   code { font-family: ui-monospace, monospace; } .role { color: #666; font-size: .85em; }
   details { margin-left: 5.5rem; } pre { background: #f6f7f9; padding: .5rem; overflow: auto; max-height: 20rem; }
-</style>
-</head>
-<body>
-<h1>Gatehouse admin API</h1>
-<p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1). Authenticate with <code>Authorization: Bearer &lt;token&gt;</code> from <code>POST /auth/login</code>.</p>
-<div id="ops">Loading…</div>
-<script>
+`;
+
+const SCRIPT = `
 (async function renderDocs() {
   const root = document.getElementById('ops');
   const spec = await (await fetch('openapi.json')).json();
@@ -49,7 +42,23 @@ export const DOCS_PAGE = `<!doctype html>
     }
   }
 })().catch((e) => { document.getElementById('ops').textContent = 'Could not load openapi.json: ' + e; });
-</script>
+`;
+
+export const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Gatehouse admin API</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>Gatehouse admin API</h1>
+<p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1). Authenticate with <code>Authorization: Bearer &lt;token&gt;</code> from <code>POST /auth/login</code>.</p>
+<div id="ops">Loading…</div>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `;
+
+export const DOCS_CSP = cspWithInline({ scripts: [SCRIPT], styles: [STYLE] });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, expectProblem, type Harness } from '../test-support/admin-harness.js';
 import { OPERATIONS } from './openapi.builder.js';
+import { ADMIN_CSP, inlineHash, SECURITY_HEADERS } from '../security/security-headers.js';
 
 describe('OpenAPI document', () => {
   let h: Harness;
@@ -82,6 +83,17 @@ describe('OpenAPI document', () => {
     expect(res.body).toContain('openapi.json');
     expect(res.body).not.toMatch(/https?:\/\//);
   });
+
+  it("allows the docs page's own inline style and script by hash, and nothing else inline", async () => {
+    const res = await h.request('GET', '/docs', { token: null });
+    const csp = String(res.headers['content-security-policy']);
+    const style = /<style>([\s\S]*?)<\/style>/.exec(res.body)![1]!;
+    const script = /<script>([\s\S]*?)<\/script>/.exec(res.body)![1]!;
+    expect(csp).toContain(`script-src 'self' ${inlineHash(script)}`);
+    expect(csp).toContain(`style-src 'self' ${inlineHash(style)}`);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+  });
 });
 
 describe('dashboard static files', () => {
@@ -118,5 +130,22 @@ describe('dashboard static files', () => {
     expect(api.statusCode).toBe(200);
     expect(api.json()).toMatchObject({ data: [] });
     expect(h.app.routes().some((r) => r.url.startsWith('/assets'))).toBe(false);
+  });
+
+  it('sends the browser hardening headers with the dashboard, the API and its errors', async () => {
+    const answers = [
+      await h.request('GET', '/', { token: null, headers: { accept: 'text/html' } }),
+      await h.request('GET', '/assets/app.js', { token: null }),
+      await h.request('GET', '/services'),
+      await h.request('GET', '/services', { token: null }),
+      await h.request('GET', '/assets/missing.js', { token: null }),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 401, 404]);
+    for (const a of answers) {
+      expect(a.headers).toMatchObject({ ...SECURITY_HEADERS, 'content-security-policy': ADMIN_CSP });
+    }
+    expect(ADMIN_CSP).toBe(
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
   });
 });
