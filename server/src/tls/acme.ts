@@ -225,12 +225,14 @@ export class AcmeManager {
         const failures = fresh.failures + 1;
         const wait = backoffMs(failures, this.settings);
         const message = await this.describeError(err);
+        // One clock reading: the next attempt is exactly `wait` after the failure (two readings can straddle a millisecond).
+        const failedAt = Date.now();
         await this.deps.coordinator.setState(domain, {
           ...fresh,
           failures,
           last_error: message,
-          error_at: new Date().toISOString(),
-          next_attempt_at: new Date(Date.now() + wait).toISOString(),
+          error_at: new Date(failedAt).toISOString(),
+          next_attempt_at: new Date(failedAt + wait).toISOString(),
           node: this.deps.nodeId,
         });
         this.deps.logger.warn({ domain, failures, retry_in_ms: wait, err: message }, 'acme: issuance failed; backing off');
