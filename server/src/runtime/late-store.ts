@@ -9,13 +9,37 @@ import type { ConfigStore, WritingListener } from '../store/config-store.js';
 import { StoreUnavailableError } from '../store/config-store.js';
 import type { RuntimeStore } from './config-runtime.js';
 
+type Unsubscribe = () => void;
+
+/** Listeners kept with their subscription to the store, if there is one yet; subscribed again on `connect`. */
+class Subscriptions<L> {
+  private readonly entries = new Map<L, Unsubscribe | undefined>();
+  constructor(private readonly subscribe: (store: ConfigStore, listener: L) => Unsubscribe | undefined) {}
+
+  add(listener: L, store: ConfigStore | undefined): Unsubscribe {
+    this.entries.set(listener, store && this.subscribe(store, listener));
+    return () => {
+      this.entries.get(listener)?.();
+      this.entries.delete(listener);
+    };
+  }
+
+  connect(store: ConfigStore): void {
+    for (const listener of this.entries.keys()) this.entries.set(listener, this.subscribe(store, listener));
+  }
+
+  listeners(): IterableIterator<L> {
+    return this.entries.keys();
+  }
+}
+
 export class LateStore implements RuntimeStore {
   readonly kind: ConfigStore['kind'];
   private inner: ConfigStore | undefined;
   private lastError: unknown;
-  private readonly listeners = new Map<(version: number) => void, (() => void) | undefined>();
-  /** Writes announced by the store (the proxy builds ahead of them); subscribed once it connects. */
-  private readonly writing = new Map<WritingListener, (() => void) | undefined>();
+  private readonly changes = new Subscriptions<(version: number) => void>((store, listener) => store.onChange(listener));
+  /** Writes announced by the store (the proxy builds ahead of them). */
+  private readonly writes = new Subscriptions<WritingListener>((store, listener) => store.onWriting?.(listener));
 
   constructor(kind: ConfigStore['kind'], initialError: unknown) {
     this.kind = kind;
@@ -36,20 +60,12 @@ export class LateStore implements RuntimeStore {
     return this.inner.current();
   }
 
-  onChange(listener: (version: number) => void): () => void {
-    this.listeners.set(listener, this.inner?.onChange(listener));
-    return () => {
-      this.listeners.get(listener)?.();
-      this.listeners.delete(listener);
-    };
+  onChange(listener: (version: number) => void): Unsubscribe {
+    return this.changes.add(listener, this.inner);
   }
 
-  onWriting(listener: WritingListener): () => void {
-    this.writing.set(listener, this.inner?.onWriting?.(listener));
-    return () => {
-      this.writing.get(listener)?.();
-      this.writing.delete(listener);
-    };
+  onWriting(listener: WritingListener): Unsubscribe {
+    return this.writes.add(listener, this.inner);
   }
 
   /** Hands over to the store once it is initialised; listeners then hear its current version once. */
@@ -57,8 +73,8 @@ export class LateStore implements RuntimeStore {
     // Read first: a store that fails now is not handed over (the caller closes it and tries again).
     const { version } = await store.current();
     this.inner = store;
-    for (const listener of this.listeners.keys()) this.listeners.set(listener, store.onChange(listener));
-    for (const listener of this.writing.keys()) this.writing.set(listener, store.onWriting?.(listener));
-    for (const listener of this.listeners.keys()) listener(version);
+    this.changes.connect(store);
+    this.writes.connect(store);
+    for (const listener of this.changes.listeners()) listener(version);
   }
 }
