@@ -13,7 +13,6 @@ import type { Dispatcher } from 'undici';
 import type { RequestContext, ResponseTap } from '../plugins/types.js';
 import type { CompiledService } from '../proxy/snapshot.js';
 import { classifyUpstreamError } from '../proxy/upstream-pool.js';
-import { GATEWAY_REQUEST_HEADERS, HOP_BY_HOP } from '../proxy/headers.js';
 import { bodyExcerpt, diffBodies, diffHeaders, redact, selectHeaders, type Difference, type IgnorePaths, type ResponseSide } from './compare.js';
 import type { RouteShadow } from './shadow-store.js';
 
@@ -52,7 +51,11 @@ const NOT_COPIED: ReadonlySet<string> = new Set(['content-length', 'expect', MIR
 /** The proxy's view of the request as sent upstream (ProxyRequest exposes it for the WebSocket tunnel). */
 interface UpstreamView {
   readonly upstreamRequestPath?: string;
+  /** Undefined while the primary has not been dispatched (the gateway answered first). */
   readonly upstreamRequestHeaders?: string[];
+  /** The headers the primary would have been sent: the same filter (hop-by-hop, underscore names, the
+   * plugins' removals) and the same X-Forwarded-* / X-Request-Id / X-Real-IP. */
+  buildUpstreamHeaders(preserveHost: boolean): string[];
 }
 
 export class MirrorExchange implements ResponseTap {
@@ -150,7 +153,9 @@ export class MirrorExchange implements ResponseTap {
     const t = shadow.balancer.pick(this.ctx.clientIp, undefined);
     if (t === undefined) return this.shadowFailed('no healthy target in the shadow service', 0);
     const pool = shadow.pools.get(t)!;
-    const headers = this.copyHeaders(view.upstreamRequestHeaders, shadow.hostHeaders.get(t)!);
+    // A primary the gateway answered before dispatching (service disabled, none) built no headers: build
+    // them the same way, so the shadow never sees what the primary would not have.
+    const headers = this.copyHeaders(view.upstreamRequestHeaders ?? view.buildUpstreamHeaders(false), shadow.hostHeaders.get(t)!);
     s.inflight.n++;
     this.stats.counters.mirrored++;
     t.active++;
@@ -210,27 +215,16 @@ export class MirrorExchange implements ResponseTap {
     return rebase(upstream, primary?.basePath ?? '', this.s.shadow.basePath);
   }
 
-  /** The primary's upstream headers (or the client's, without hop-by-hop ones), for the shadow's host. */
-  private copyHeaders(upstream: string[] | undefined, shadowHost: string): string[] {
+  /** The primary's upstream headers, for the shadow's host. */
+  private copyHeaders(upstream: readonly string[], shadowHost: string): string[] {
     const out: string[] = [];
     const clientHost = this.ctx.req.headers.host;
-    if (upstream !== undefined) {
-      for (let i = 0; i < upstream.length; i += 2) {
-        const lc = upstream[i]!.toLowerCase();
-        if (NOT_COPIED.has(lc)) continue;
-        // Host first in the list: kept when the route preserves the client's Host, else the shadow's own.
-        if (lc === 'host') out.push('host', clientHost !== undefined && upstream[i + 1] === clientHost ? clientHost : shadowHost);
-        else out.push(upstream[i]!, upstream[i + 1]!);
-      }
-    } else {
-      out.push('host', shadowHost);
-      const raw = this.ctx.req.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) {
-        const lc = raw[i]!.toLowerCase();
-        if (HOP_BY_HOP.has(lc) || GATEWAY_REQUEST_HEADERS.has(lc) || NOT_COPIED.has(lc)) continue;
-        out.push(raw[i]!, raw[i + 1]!);
-      }
-      out.push('x-request-id', this.ctx.requestId);
+    for (let i = 0; i < upstream.length; i += 2) {
+      const lc = upstream[i]!.toLowerCase();
+      if (NOT_COPIED.has(lc)) continue;
+      // Host first in the list: kept when the route preserves the client's Host, else the shadow's own.
+      if (lc === 'host') out.push('host', clientHost !== undefined && upstream[i + 1] === clientHost ? clientHost : shadowHost);
+      else out.push(upstream[i]!, upstream[i + 1]!);
     }
     out.push(MIRROR_HEADER, '1');
     return out;

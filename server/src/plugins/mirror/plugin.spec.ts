@@ -124,6 +124,7 @@ describe('mirror through the proxy', () => {
         { name: 'shadow', url: `http://${shadow.up.address}/v2` },
         { name: 'slow', url: `http://${slow.up.address}` },
         { name: 'down', url: `http://127.0.0.1:${dead}`, connect_timeout: 500 },
+        { name: 'off', url: `http://${primary.up.address}/v1`, enabled: false },
       ],
       routes: [
         { name: 'all', service: 'primary', paths: ['/all'], strip_path: true },
@@ -137,6 +138,7 @@ describe('mirror through the proxy', () => {
         { name: 'ring', service: 'primary', paths: ['/ring'], strip_path: true },
         { name: 'gone', service: 'down', paths: ['/gone'] },
         { name: 'sticky', service: 'primary', paths: ['/sticky'] },
+        { name: 'off', service: 'off', paths: ['/off'] },
       ],
       plugins: [
         m('all', {}),
@@ -150,6 +152,8 @@ describe('mirror through the proxy', () => {
         m('ring', { compare: { ...compare, sample_size: 3 } }),
         m('gone', { compare }),
         m('sticky', { percentage: 50, sticky: { by: 'header', name: 'X-User' } }),
+        m('off', {}),
+        { name: 'request-transformer', route: 'off', config: { remove: { headers: ['x-secret'] } } },
       ],
     });
   });
@@ -241,6 +245,20 @@ describe('mirror through the proxy', () => {
     await send(gw.port, '/body-limit', { method: 'POST', body: 'x'.repeat(10) });
     await until(() => shadow.seen.length === before + 1);
     expect(shadow.seen.at(-1)!.body).toBe('x'.repeat(10));
+  });
+
+  it('sends the shadow the headers the primary would have got when the gateway answered before dispatching', async () => {
+    shadow.seen.length = 0;
+    const r = await send(gw.port, '/off/x', { headers: { 'x-keep': 'k', 'x-secret': 's', X_Real_IP: '6.6.6.6', 'x-real-ip': '7.7.7.7', connection: 'keep-alive, x-hop', 'x-hop': 'h' } });
+    expect(r.status).toBe(503);
+    await until(() => shadow.seen.length === 1);
+    const h = shadow.seen[0]!.headers;
+    expect(h).toMatchObject({ 'x-keep': 'k', 'x-gatehouse-mirror': '1', 'x-real-ip': '127.0.0.1', 'x-forwarded-for': '127.0.0.1', host: shadow.up.address });
+    expect(h['x-request-id']).toBe(r.headers['x-request-id']);
+    // Removed by a plugin, named with an underscore (dropped by default), hop-by-hop: none reaches the shadow.
+    expect(h['x-secret']).toBeUndefined();
+    expect(h['x_real_ip']).toBeUndefined();
+    expect(h['x-hop']).toBeUndefined();
   });
 
   describe('comparison', () => {
