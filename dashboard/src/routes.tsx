@@ -14,6 +14,7 @@ import { HistoryPage } from './features/history/history-page';
 import { AuditLogPage } from './features/audit/audit-page';
 import { DevelopersPage } from './features/developers/developers-page';
 import { ImportPage } from './features/import/import-page';
+import { CertificatesPage } from './features/certificates/certificates-page';
 import { AcceptInvitePage } from './features/portal/accept-invite-page';
 import { ApisPage } from './features/portal/apis-page';
 import { AppDetailPage } from './features/portal/app-detail-page';
@@ -57,6 +58,7 @@ export const ROUTES: AppRoute[] = [
   { path: '/ui/consumers/:name', title: 'Consumer', audience: 'staff', render: detailPage('consumers') },
   { path: '/ui/plugins', title: 'Plugins', audience: 'staff', nav: { label: 'Plugins', group: 'Configure' }, render: listPage('plugins') },
   { path: '/ui/plugins/:id', title: 'Plugin', audience: 'staff', render: detailPage('plugins') },
+  { path: '/ui/certificates', title: 'Certificates', audience: 'staff', nav: { label: 'Certificates', group: 'Configure' }, render: ({ api, session }) => <CertificatesPage api={api} role={session!.role} /> },
   // Govern (limits, history, audit) after the others, so a role's home page stays a Monitor page.
   { path: '/ui/limits', title: 'Limits', audience: 'staff', nav: { label: 'Limits', group: 'Govern' }, render: ({ api, session, baseUrl }) => <LimitsRoute api={api} session={session!} baseUrl={baseUrl} /> },
   { path: '/ui/history', title: 'History', audience: 'staff', nav: { label: 'History', group: 'Govern' }, render: ({ api, session }) => <HistoryPage api={api} session={session!} /> },
