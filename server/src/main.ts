@@ -23,6 +23,7 @@ import { DiscoveryRegistry } from './discovery/registry.js';
 import { DiscoveringProxyPlane } from './discovery/discovering-plane.js';
 import { DISCOVERY_PROVIDERS } from './discovery/providers/index.js';
 import { KubernetesRoutes } from './discovery/kubernetes-routes.js';
+import { discoveryView } from './discovery/admin.js';
 import cluster from 'node:cluster';
 import { processCredentialKeys } from './auth/secrets.js';
 import { isStoreUnreachable, type ConfigStore } from './store/config-store.js';
@@ -183,7 +184,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger, opts: StartO
       dashboardDir: existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
       throttlerStorage,
       live: { nodeId: env.nodeId, redisUrl: env.redisUrl },
-      discovery,
+      discovery: discoveryView(discovery, kubeRoutes),
       ...(acmeManager ? { acme: acmeManager } : {}),
     });
     await admin.listen(env.adminListen.host, env.adminListen.port);

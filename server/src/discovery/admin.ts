@@ -1,12 +1,13 @@
 /**
  * Service discovery in the admin API: `GET /discovery` (every upstream's provider state, discovered targets
- * and last error) and the `source` of each target in `GET /upstreams/:name/targets`. The registry is handed
+ * and last error, and the state of the routes taken from Kubernetes) and the `source` of each target in `GET /upstreams/:name/targets`. The registry is handed
  * to the admin module as ADMIN_DISCOVERY (null when the node runs without discovery, e.g. in tests).
  */
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TargetConfig } from '../config/schema.js';
 import { TARGET_SOURCES, type TargetSource } from './schema.js';
+import type { KubernetesRoutesStatus } from './kubernetes-routes.js';
 import type { DiscoveryStatus, DiscoveryView } from './types.js';
 
 export const ADMIN_DISCOVERY = Symbol('ADMIN_DISCOVERY');
@@ -52,12 +53,30 @@ export const UpstreamTargetsSchema = Type.Object({
   discovery: Type.Optional(DiscoveryStatusSchema),
 });
 
-export const DISCOVERY_SCHEMAS = [DiscoveryStatusSchema, ListedTargetSchema];
+export const KubernetesRoutesStatusSchema = Type.Object(
+  {
+    state: Type.Union([Type.Literal('starting'), Type.Literal('ok'), Type.Literal('error')], {
+      description: '`starting`: the first lists have not answered; `ok`: every watch runs; `error`: a list or watch failed and the last known routes stay in use.',
+    }),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'What failed, per kind (`Ingress: …; HTTPRoute: …`), cleared once it recovers.' }),
+    ingresses: Type.Integer({ description: 'Ingresses of the class seen (in the namespace, when one is set).' }),
+    http_routes: Type.Integer({ description: 'HTTPRoutes attached to the Gateway seen.' }),
+    routes: Type.Array(Type.String(), { description: 'Names of the routes generated from them and served (`k8s.ing.…`, `k8s.http.…`).' }),
+    skipped: Type.Array(Type.String(), { description: 'Rules that could not become a route, each with the reason (another namespace, an unsupported backend…).' }),
+  },
+  { $id: 'KubernetesRoutesStatus', description: "Routes from Ingresses and HTTPRoutes on the node that answers (each node watches on its own); never stored." },
+);
+
+export const DISCOVERY_SCHEMAS = [DiscoveryStatusSchema, ListedTargetSchema, KubernetesRoutesStatusSchema];
 
 export const DISCOVERY_OPERATIONS = [
   {
     method: 'get', path: '/discovery', summary: "Service discovery on this node: each upstream's provider, state, discovered targets and last error", tag: 'upstreams', access: 'viewer', status: 200,
-    response: Type.Object({ data: Type.Array(DiscoveryStatusSchema), applies: Type.Integer({ description: 'Snapshots applied because discovered targets changed (no config version written).' }) }),
+    response: Type.Object({
+      data: Type.Array(DiscoveryStatusSchema),
+      applies: Type.Integer({ description: 'Snapshots applied because discovered targets changed (no config version written).' }),
+      kubernetes_routes: Type.Union([KubernetesRoutesStatusSchema, Type.Null()], { description: 'Routes from Kubernetes (GATEHOUSE_KUBERNETES_INGRESS_CLASS / _GATEWAY); null when the node watches none.' }),
+    }),
   },
 ] as const;
 
@@ -76,7 +95,18 @@ export class DiscoveryController {
   constructor(@Optional() @Inject(ADMIN_DISCOVERY) private readonly discovery: DiscoveryView | null) {}
 
   @Get('discovery')
-  list(): { data: DiscoveryStatus[]; applies: number } {
-    return { data: this.discovery?.list() ?? [], applies: this.discovery?.applies() ?? 0 };
+  list(): { data: DiscoveryStatus[]; applies: number; kubernetes_routes: KubernetesRoutesStatus | null } {
+    return { data: this.discovery?.list() ?? [], applies: this.discovery?.applies() ?? 0, kubernetes_routes: this.discovery?.kubernetesRoutes?.() ?? null };
   }
+}
+
+/** The registry as the admin API reads it, with the Kubernetes routes source's state when the node has one. */
+export function discoveryView(registry: DiscoveryView, routes: { status(): KubernetesRoutesStatus } | undefined): DiscoveryView {
+  if (routes === undefined) return registry;
+  return {
+    list: () => registry.list(),
+    get: (upstream) => registry.get(upstream),
+    applies: () => registry.applies(),
+    kubernetesRoutes: () => routes.status(),
+  };
 }

@@ -14,6 +14,7 @@ import { contribute, entityName, KubernetesRoutes, translate, type HttpRoute, ty
 import { kubernetesProvider } from './providers/kubernetes.js';
 import { loadKubeClient } from './providers/kubernetes-client.js';
 import { DiscoveryRegistry } from './registry.js';
+import { DiscoveryController, discoveryView } from './admin.js';
 import { endpointSlice, service, startKubeApiStandin, type KubeApiStandin, type KubeObject } from './test-support/kube-api-standin.js';
 
 const logger = pino({ level: 'silent' });
@@ -207,6 +208,11 @@ describe('Kubernetes routes through a real proxy', () => {
     expect(await get(gw.port, 'other.example.com', '/cart')).toMatch(/^404 /);
     expect(gw.routes.status()).toMatchObject({ state: 'ok', ingresses: 2, routes: ['k8s.ing.web.shop.0.0', 'k8s.ing.web.shop.0.1'] });
     expect(gw.registry.get('k8s.web.cart.80')).toMatchObject({ provider: 'kubernetes', state: 'ok' });
+    // GET /discovery shows both: the upstreams' endpoints and the routes' source.
+    const admin = new DiscoveryController(discoveryView(gw.registry, gw.routes));
+    expect(admin.list().kubernetes_routes).toEqual({ state: 'ok', error: null, ingresses: 2, http_routes: 0, routes: ['k8s.ing.web.shop.0.0', 'k8s.ing.web.shop.0.1'], skipped: [] });
+    expect(admin.list().data.map((d) => d.upstream)).toContain('k8s.web.cart.80');
+    expect(new DiscoveryController(discoveryView(gw.registry, undefined)).list().kubernetes_routes).toBeNull();
 
     // A rolling update: the new pod becomes ready, the old one stops being ready.
     api.apply(endpointSlice('web', 'cart-abc', 'cart', [{ name: 'http', port: cart2 }], [{ ip: '127.0.0.1' }]));
@@ -223,6 +229,7 @@ describe('Kubernetes routes through a real proxy', () => {
     await api.stop();
     await expect.poll(() => gw.routes.status().state, { timeout: 5_000 }).toBe('error');
     expect(gw.routes.status().error).toMatch(/^Ingress: (ECONNREFUSED|UND_ERR_SOCKET)/);
+    expect(admin.list().kubernetes_routes).toMatchObject({ state: 'error', error: expect.stringMatching(/^Ingress: /), routes: ['k8s.ing.web.shop.0.0', 'k8s.ing.web.shop.0.1', 'k8s.ing.web.shop.0.2'] });
     expect(await get(gw.port, 'shop.example.com', '/cart')).toBe('200 cart-2 shop.example.com /cart');
     expect(await get(gw.port, 'shop.example.com', '/status')).toBe('200 health shop.example.com /status');
 

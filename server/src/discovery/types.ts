@@ -8,6 +8,7 @@
  */
 import type { DiscoveryConfig } from './schema.js';
 import type { ConfigDocument } from '../config/schema.js';
+import type { KubernetesRoutesStatus } from './kubernetes-routes.js';
 
 export interface DiscoveredTarget {
   /** `host:port`, `[v6]:port` for IPv6, as in TargetSchema. */
@@ -114,4 +115,6 @@ export interface DiscoveryView {
   get(upstream: string): DiscoveryStatus | undefined;
   /** Snapshot applies caused by discovered changes since start (config versions not counted). */
   applies(): number;
+  /** The Ingress / HTTPRoute source's state; absent when the node does not watch Kubernetes routes. */
+  kubernetesRoutes?(): KubernetesRoutesStatus;
 }
