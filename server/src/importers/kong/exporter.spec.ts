@@ -8,6 +8,8 @@ import { PLUGINS } from '../../plugins/index.js';
 import { newCredential } from '../../auth/new-credential.js';
 import { processCredentialKeys } from '../../auth/secrets.js';
 import { exportToKong } from './exporter.js';
+import { sealCertificate } from '../../tls/certificates.js';
+import { selfSigned } from '../../tls/test-support.js';
 import { kongImporter } from './importer.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -83,9 +85,16 @@ describe('kong exporter: decK output', () => {
 
 describe('kong exporter: what Kong cannot express', () => {
   const keys = processCredentialKeys();
+  const EDGE = selfSigned('edge.example.com');
+  const CA_PEM = selfSigned('internal-ca').cert;
   const doc = checked({
     _format_version: '1',
-    services: [{ name: 'api', url: 'http://api.internal', retry_on_statuses: [503], retries: 2 }],
+    services: [
+      { name: 'api', url: 'http://api.internal', retry_on_statuses: [503], retries: 2 },
+      { name: 'secure', url: 'https://secure.internal', ca_certificates: [CA_PEM], client_certificate: 'edge' },
+      { name: 'lax', url: 'https://lax.internal', tls_verify: false },
+    ],
+    certificates: [sealCertificate(keys, { name: 'edge', ...EDGE })],
     routes: [
       { name: 'exact', service: 'api', paths: ['=/health'], query: { debug: [''] }, rewrite: '/v2/{path}', priority: 5 },
       { name: 'off', service: 'api', paths: ['/off'], enabled: false },
@@ -120,6 +129,17 @@ describe('kong exporter: what Kong cannot express', () => {
     expect((kong.routes as { name: string }[]).map((r) => r.name)).toEqual(['mock']);
     const services = kong.services as { routes: { name: string; paths: string[]; regex_priority?: number }[] }[];
     expect(services[0]!.routes).toEqual([expect.objectContaining({ name: 'exact', paths: ['~/health$'], regex_priority: 5 })]);
+  });
+
+  it("writes services' upstream verification; reports certificates, their keys and the CAs it leaves out", () => {
+    const services = kong.services as { name: string; tls_verify?: boolean }[];
+    expect(services.find((x) => x.name === 'secure')!.tls_verify).toBe(true);
+    expect(services.find((x) => x.name === 'lax')!.tls_verify).toBe(false);
+    expect(services.find((x) => x.name === 'api')!.tls_verify).toBeUndefined();
+    expect(at('services/secure').message).toContain('ca_certificates are not exported');
+    expect(at('services/secure').message).toContain("client_certificate 'edge'");
+    expect(at('certificates/edge')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining('private key') });
+    expect(JSON.stringify(kong)).not.toContain('PRIVATE KEY');
   });
 
   it('reports upstream, plugin and credential differences', () => {

@@ -43,6 +43,10 @@ export function exportToKong(input: ConfigDocument): KongExportResult {
     result(`services/${s.name}`, `services[${i}]`, notes);
   });
 
+  for (const c of doc.certificates ?? []) {
+    add('unmapped', `certificates/${c.name}`, 'not exported: Kong needs the private key, which Gatehouse never exports; add the certificate to Kong from its files');
+  }
+
   const topRoutes: Obj[] = [];
   for (const r of doc.routes) {
     if (!r.enabled) {
@@ -148,6 +152,13 @@ function service(s: ServiceConfig, notes: string[]): Obj {
   if (s.retry_on_statuses.length) notes.push('retry_on_statuses has no Kong equivalent (Kong retries connection errors and timeouts only)');
   if (!deepEqual(s.retry_budget, DEFAULT_RETRY_BUDGET)) notes.push('retry_budget has no Kong equivalent');
   if (s.openapi) notes.push('openapi (the developer portal description) has no Kong equivalent');
+  if ((s.url ?? `${s.protocol ?? 'http'}:`).startsWith('https:')) {
+    // Kong's default is not to verify; Gatehouse's is to verify: always written out.
+    out.tls_verify = s.tls_verify !== false;
+    if (s.tls_server_name !== undefined) notes.push('tls_server_name has no Kong service equivalent (Kong sends the Host as SNI)');
+    if (s.ca_certificates?.length) notes.push('ca_certificates are not exported: create them in Kong as ca_certificates and list their ids on the service');
+    if (s.client_certificate !== undefined) notes.push(`client_certificate '${s.client_certificate}' is not exported: its key never leaves Gatehouse`);
+  }
   return out;
 }
 

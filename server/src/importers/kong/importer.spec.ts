@@ -9,6 +9,7 @@ import { IMPORTERS } from '../index.js';
 import { ImportInputError, type ImportResult } from '../types.js';
 import { convertPath, createKongImporter, kongImporter } from './importer.js';
 import { convertTemplate, corsOrigin } from './plugins-import.js';
+import { selfSigned } from '../../tls/test-support.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 const load = (name: string, importer = kongImporter): ImportResult => importer.convert(fixture(name), name);
@@ -179,8 +180,11 @@ describe('kong importer: dump.yaml (deck dump with ids, references and unsupport
     valid(doc);
   });
 
-  it('reports TLS objects, vaults, gRPC services and their routes as unmapped', () => {
-    expect(entry(r, 'certificates')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining('TLS') });
+  it('reports certificates without the cluster key, vaults, gRPC services and their routes as unmapped', () => {
+    expect(entry(r, 'certificates[0]')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining('GATEHOUSE_SECRET_KEY') });
+    expect(doc.certificates).toBeUndefined();
+    // Kong's default (tls_verify: null) is not to verify the upstream's certificate: written out.
+    expect(doc.services.find((s) => s.name === 'billing')!.tls_verify).toBe(false);
     expect(entry(r, 'vaults')).toMatchObject({ outcome: 'unmapped' });
     expect(entry(r, 'services[1]')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining("protocol 'grpc'") });
     expect(entry(r, 'services[1].routes[0]')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining('inventory-grpc') });
@@ -324,6 +328,92 @@ describe('kong importer: top-level.yaml (top-level targets, credentials and acls
   });
 });
 
+describe('kong importer: TLS (certificates, snis, ca_certificates, service TLS fields)', () => {
+  const shop = selfSigned('shop.example.com', ['shop.example.com', '*.shop.example.com']);
+  const mtls = selfSigned('gateway-client');
+  const ca = selfSigned('internal-ca');
+  const indent = (pem: string) => pem.trim().split('\n').map((l) => `      ${l}`).join('\n');
+  const file = `_format_version: "3.0"
+certificates:
+  - id: c-shop
+    cert: |
+${indent(shop.cert)}
+    key: |
+${indent(shop.key)}
+    snis: [shop.example.com]
+    tags: [edge]
+  - id: c-client
+    cert: |
+${indent(mtls.cert)}
+    key: |
+${indent(mtls.key)}
+  - id: c-broken
+    cert: |
+${indent(shop.cert)}
+    key: |
+${indent(mtls.key)}
+snis:
+  - name: "*.shop.example.com"
+    certificate: { id: c-shop }
+  - name: shop.example.*
+    certificate: { id: c-shop }
+  - name: lost.example.com
+    certificate: { id: c-missing }
+ca_certificates:
+  - id: ca-internal
+    cert: |
+${indent(ca.cert)}
+services:
+  - name: orders
+    url: https://orders.internal
+    tls_verify: true
+    tls_verify_depth: 4
+    ca_certificates: [ca-internal, ca-unknown]
+    client_certificate: { id: c-client }
+  - name: legacy
+    url: https://legacy.internal
+  - name: plain
+    url: http://plain.internal
+`;
+
+  it('imports certificates with their server names, sealing the key with the cluster key', () => {
+    const keys = processCredentialKeys();
+    const r = createKongImporter({ credentialKeys: keys }).convert(file, 'tls.yaml');
+    const certs = r.document.certificates!;
+    expect(certs.map((c) => ({ name: c.name, snis: c.snis, tags: c.tags }))).toEqual([
+      { name: 'shop.example.com', snis: ['shop.example.com', '*.shop.example.com'], tags: ['edge'] },
+      { name: 'gateway-client', snis: ['gateway-client'], tags: [] },
+    ]);
+    expect(decryptSecret(keys, certs[0]!.key_encrypted!).toString()).toBe(shop.key);
+    expect(JSON.stringify(r.report)).not.toContain('PRIVATE KEY');
+    expect(entry(r, 'certificates[0]')).toMatchObject({ outcome: 'approximated', target: 'certificates/shop.example.com', message: expect.stringContaining("'shop.example.*' is not supported") });
+    expect(entry(r, 'certificates[1]')).toMatchObject({ outcome: 'approximated', message: expect.stringContaining("the certificate's own DNS names") });
+    expect(entry(r, 'certificates[2]')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining('does not belong to the certificate') });
+    expect(entry(r, 'snis[0]').outcome).toBe('mapped');
+    expect(entry(r, 'snis[2]')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining("'c-missing'") });
+    expect(entry(r, 'ca_certificates[0]').outcome).toBe('mapped');
+    valid(r.document);
+  });
+
+  it("carries the services' upstream TLS: verification, CAs and the client certificate", () => {
+    const r = createKongImporter({ credentialKeys: processCredentialKeys() }).convert(file, 'tls.yaml');
+    const svc = (n: string) => r.document.services.find((s) => s.name === n)!;
+    expect(svc('orders')).toMatchObject({ tls_verify: true, ca_certificates: [ca.cert], client_certificate: 'gateway-client' });
+    expect(entry(r, 'services[0]').message).toContain("'ca-unknown' is not in the file's ca_certificates");
+    expect(entry(r, 'services[0]').message).toContain('tls_verify_depth');
+    expect(svc('legacy').tls_verify).toBe(false);
+    expect(entry(r, 'services[1]').message).not.toMatch(/tls|certificate/);
+    expect(svc('plain').tls_verify).toBeUndefined();
+    valid(r.document);
+    // Without the key the certificates cannot be stored, and the service says its client certificate is missing.
+    const bare = kongImporter.convert(file, 'tls.yaml');
+    expect(bare.document.certificates).toBeUndefined();
+    expect(bare.document.services.find((s) => s.name === 'orders')!.client_certificate).toBeUndefined();
+    expect(entry(bare, 'services[0]').message).toContain('client_certificate');
+    valid(bare.document);
+  });
+});
+
 describe('kong importer: conversions', () => {
   it('converts regex paths and refuses regexes JavaScript cannot compile', () => {
     expect(convertPath('/plain')).toBe('/plain');
@@ -345,13 +435,13 @@ describe('kong importer: conversions', () => {
 
   it('reports unknown entity fields and unknown top-level keys instead of dropping them', () => {
     const r = kongImporter.convert(
-      '_format_version: "3.0"\nservices:\n  - name: s\n    url: http://s.internal\n    tls_verify: true\n    frobnicate: 1\n    routes:\n      - name: r\n        paths: [/r]\n        sources: [{ip: 10.0.0.1}]\nwidgets: [1]\n',
+      '_format_version: "3.0"\nservices:\n  - name: s\n    url: http://s.internal\n    tls_verify_depth: 3\n    frobnicate: 1\n    routes:\n      - name: r\n        paths: [/r]\n        sources: [{ip: 10.0.0.1}]\nwidgets: [1]\n',
       'k.yaml',
     );
     expect(entry(r, 'widgets')).toMatchObject({ outcome: 'unmapped', message: expect.stringContaining('widgets') });
     const s = entry(r, 'services[0]');
     expect(s.outcome).toBe('approximated');
-    expect(s.message).toContain('tls_verify');
+    expect(s.message).toContain('tls_verify_depth');
     expect(s.message).toContain('`frobnicate` is not supported');
     expect(entry(r, 'services[0].routes[0]').message).toContain('sources');
   });

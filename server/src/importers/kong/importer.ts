@@ -9,6 +9,7 @@ import { parseConfigText } from '../../config/config-file.js';
 import { parsePathMatcher } from '../../config/check.js';
 import {
   FORMAT_VERSION,
+  type CertificateConfig,
   type ConfigDocument,
   type ConsumerConfig,
   type CredentialConfig,
@@ -19,6 +20,7 @@ import {
   type UpstreamConfig,
 } from '../../config/schema.js';
 import { newCredential, CredentialInputError } from '../../auth/new-credential.js';
+import { CertificateInputError, describeCertificate, sealCertificate } from '../../tls/certificates.js';
 import { processCredentialKeys, type CredentialKeys } from '../../auth/secrets.js';
 import { ImportInputError, type Importer, type ImportReportEntry, type ImportResult, type ImportOutcome } from '../types.js';
 import { BUILT_IN_EQUIVALENTS, PLUGIN_IMPORTERS, type PluginScope } from './plugins-import.js';
@@ -42,9 +44,6 @@ const KONG_RETRIES = 5;
 const META_KEYS = new Set(['_format_version', '_transform', '_info', '_workspace', '_konnect']);
 
 const UNSUPPORTED_TOP: Record<string, string> = {
-  certificates: 'TLS certificates are not part of the Gatehouse document; terminate TLS in front of the gateway or configure the listener',
-  ca_certificates: 'CA certificates for upstream verification are not supported',
-  snis: 'SNI → certificate mappings are not supported (no TLS termination in the document)',
   vaults: 'vaults (secret references) are not supported; put resolved values in the file or environment',
   consumer_groups: 'consumer groups are not supported; use consumer `groups` with the acl plugin',
   _plugin_configs: 'shared plugin configs (_plugin_configs) are not supported',
@@ -72,6 +71,12 @@ class Conversion {
   private readonly consumerNames = new Set<string>();
   /** Services that could not be converted: their routes cannot be either. */
   private readonly droppedServices = new Set<string>();
+  readonly certificates: CertificateConfig[] = [];
+  /** Kong certificate id → the Gatehouse certificate's name (services' client_certificate). */
+  private readonly certificateRefs = new Map<string, string>();
+  private readonly certificateNames = new Set<string>();
+  /** Kong CA certificate id → its PEM (services' ca_certificates). */
+  private readonly caCertificates = new Map<string, string>();
   private readonly pending: { raw: Obj; at: string; scope: { service?: string; route?: string; consumer?: string } }[] = [];
   private readonly pendingCreds: { kind: string; raw: Obj; at: string; consumer: string | undefined }[] = [];
 
@@ -92,10 +97,16 @@ class Conversion {
       if (key in UNSUPPORTED_TOP) {
         const n = Array.isArray(value) ? value.length : 1;
         if (n) this.add('unmapped', key, `${n} ${n === 1 ? 'entry' : 'entries'}: ${UNSUPPORTED_TOP[key]}`);
-      } else if (!['services', 'routes', 'upstreams', 'consumers', 'plugins', 'keyauth_credentials', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'acls', 'targets'].includes(key)) {
+      } else if (!['services', 'routes', 'upstreams', 'consumers', 'plugins', 'keyauth_credentials', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'acls', 'targets', 'certificates', 'snis', 'ca_certificates'].includes(key)) {
         this.add('unmapped', key, `unknown top-level key '${key}'`);
       }
     }
+    // Before the services, which name them (client_certificate, ca_certificates).
+    this.list(root, 'ca_certificates', '').forEach((c, i) => this.caCertificate(c, `ca_certificates[${i}]`));
+    const snis = this.topSnis(this.list(root, 'snis', ''));
+    this.list(root, 'certificates', '').forEach((c, i) => this.certificate(c, `certificates[${i}]`, snis));
+    for (const [ref, s] of snis) if (!s.used) s.entries.forEach((at) => this.add('unmapped', at, `names certificate '${ref}', which is not in the file`));
+    if (this.certificates.length) this.doc.certificates = this.certificates;
     this.list(root, 'upstreams', '').forEach((u, i) => this.upstream(u, `upstreams[${i}]`));
     this.list(root, 'targets', '').forEach((t, i) => this.topTarget(t, `targets[${i}]`));
     this.list(root, 'services', '').forEach((s, i) => this.service(s, `services[${i}]`));
@@ -157,6 +168,117 @@ class Conversion {
     }
   }
 
+  /**
+   * Kong verifies upstream certificates only when `tls_verify` is true (default false); Gatehouse verifies
+   * by default. The Kong default is written out so an imported service keeps working against a
+   * self-signed upstream, and the report says so.
+   */
+  private upstreamTls(f: Fields, out: ServiceConfig, protocol: string): void {
+    const verify = f.bool('tls_verify');
+    const cas = f.strs('ca_certificates');
+    const client = f.get('client_certificate');
+    f.unsupported('tls_verify_depth', undefined, 'is not supported (the chain is checked to a trusted CA at any depth)');
+    if (protocol !== 'https') return;
+    out.tls_verify = verify ?? false;
+    if (cas?.length) {
+      const pems: string[] = [];
+      for (const id of cas) {
+        const pem = this.caCertificates.get(id);
+        if (pem === undefined) f.notes.push(`ca_certificates: '${id}' is not in the file's ca_certificates; dropped`);
+        else pems.push(pem);
+      }
+      if (pems.length) out.ca_certificates = pems;
+    }
+    if (client !== undefined) {
+      const name = this.resolve(this.certificateRefs, client);
+      if (name === undefined) f.notes.push(`client_certificate ${JSON.stringify(client)} was not imported (see certificates); the upstream gets no client certificate`);
+      else out.client_certificate = name;
+    }
+  }
+
+  /** A CA certificate (Kong's `ca_certificates` entity): kept by id for the services that list it. */
+  caCertificate(raw: Obj, at: string): void {
+    const f = new Fields(raw, ['id', 'created_at', 'updated_at', 'cert_digest']);
+    const cert = f.str('cert');
+    const id = f.str('id');
+    f.get('tags');
+    if (!cert || !cert.includes('-----BEGIN CERTIFICATE-----')) return this.add('unmapped', at, 'needs a PEM `cert`');
+    if (!id) return this.add('unmapped', at, 'has no `id`, so no service can name it');
+    this.caCertificates.set(id, cert);
+    this.result(at, 'services (ca_certificates of the services that name it)', f.rest(), 'a CA for upstream verification');
+  }
+
+  /** Top-level `snis` entities: server names per certificate reference (id or name). */
+  private topSnis(list: Obj[]): Map<string, { names: string[]; entries: string[]; used: boolean }> {
+    const out = new Map<string, { names: string[]; entries: string[]; used: boolean }>();
+    list.forEach((raw, i) => {
+      const at = `snis[${i}]`;
+      const name = typeof raw.name === 'string' ? raw.name : undefined;
+      const ref = raw.certificate;
+      const key = typeof ref === 'string' ? ref : isObj(ref) && typeof (ref.id ?? ref.name) === 'string' ? String(ref.id ?? ref.name) : undefined;
+      if (!name || !key) return this.add('unmapped', at, 'needs `name` and `certificate`');
+      const e = out.get(key) ?? { names: [], entries: [], used: false };
+      e.names.push(name);
+      e.entries.push(at);
+      out.set(key, e);
+    });
+    return out;
+  }
+
+  /**
+   * A certificate and its key, with the server names listed on it or in top-level `snis`. The key can only
+   * be stored encrypted under the cluster's GATEHOUSE_SECRET_KEY, like HMAC secrets.
+   */
+  certificate(raw: Obj, at: string, topSnis: Map<string, { names: string[]; entries: string[]; used: boolean }>): void {
+    const f = new Fields(raw);
+    const id = f.str('id');
+    const cert = f.str('cert');
+    const key = f.str('key');
+    const tags = f.strs('tags') ?? [];
+    const listed: string[] = [];
+    const snisField = f.get('snis');
+    if (Array.isArray(snisField)) for (const s of snisField) if (typeof s === 'string' || (isObj(s) && typeof s.name === 'string')) listed.push(typeof s === 'string' ? s : String(s.name));
+    const fromTop = id !== undefined ? topSnis.get(id) : undefined;
+    if (fromTop) {
+      fromTop.used = true;
+      listed.push(...fromTop.names);
+      fromTop.entries.forEach((e) => this.add('mapped', e, '', `certificates (server name of ${at})`));
+    }
+    if (f.get('cert_alt') !== undefined || f.get('key_alt') !== undefined) f.notes.push('the alternate pair (cert_alt/key_alt) is not imported: one certificate per entry');
+    if (!cert || !key) return this.add('unmapped', at, 'needs `cert` and `key`');
+    // Kong also takes `example.*`; Gatehouse names are exact or `*.` wildcards.
+    const snis = [...new Set(listed.map((n) => n.toLowerCase()))].filter((n) => {
+      if (/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(n)) return true;
+      f.notes.push(`server name '${n}' is not supported (exact names and \`*.\` wildcards only); dropped`);
+      return false;
+    });
+    // Named after its first exact server name (Kong certificates have only ids): the listed ones, else the leaf's.
+    let names = snis;
+    if (!names.length) {
+      try {
+        names = describeCertificate(cert).names;
+      } catch {
+        // A bad PEM is reported by sealCertificate below.
+      }
+    }
+    const label = names.find((n) => !n.startsWith('*')) ?? names[0]?.replace(/^\*\./, 'wildcard.') ?? '';
+    const name = uniqueName(toName(label, `certificate-${this.certificates.length + 1}`), this.certificateNames);
+    if (!this.keys) {
+      this.certificateNames.delete(name);
+      return this.add('unmapped', at, "its private key can only be stored encrypted with the cluster's GATEHOUSE_SECRET_KEY: import with it set (or through the admin API), or add the certificate with `POST /certificates`");
+    }
+    try {
+      this.certificates.push(sealCertificate(this.keys, { name, cert, key, ...(snis.length ? { snis } : {}), tags }));
+    } catch (err) {
+      this.certificateNames.delete(name);
+      if (err instanceof CertificateInputError) return this.add('unmapped', at, err.message);
+      throw err;
+    }
+    if (id !== undefined) this.certificateRefs.set(id, name);
+    if (!snis.length) f.notes.push("no server names in Kong: the certificate's own DNS names are used");
+    this.result(at, `certificates/${name}`, f.rest());
+  }
+
   service(raw: Obj, at: string): void {
     const f = new Fields(raw);
     const rawName = f.str('name');
@@ -207,10 +329,7 @@ class Conversion {
     if (enabled !== undefined) out.enabled = enabled;
     const tags = f.strs('tags');
     if (tags?.length) out.tags = tags;
-    f.unsupported('tls_verify', undefined, 'is not supported (upstream certificates are verified against the system CAs)');
-    f.unsupported('tls_verify_depth', undefined);
-    f.unsupported('ca_certificates', undefined, 'is not supported');
-    f.unsupported('client_certificate', undefined, 'is not supported (no client certificates to upstreams)');
+    this.upstreamTls(f, out, protocol);
     this.doc.services.push(out);
     this.result(at, `services/${name}`, f.rest());
     routes.forEach((r, i) => this.route(r, `${at}.routes[${i}]`, name));
