@@ -1,6 +1,6 @@
 // The document an import applies: merge keeps what the import does not name and replaces what it does
 // (plugins by name and scope, credentials by consumer, kind and key); replace keeps only the credentials
-// of consumers that survive and the TLS certificates no importer produces.
+// of consumers that survive; imported TLS certificates join the current ones in both modes.
 import { describe, expect, it } from 'vitest';
 import { applyImport, entityKey } from './merge';
 
@@ -59,6 +59,16 @@ describe('applyImport', () => {
     expect(document.certificates).toEqual(CURRENT.certificates);
     expect(removed).toEqual(['services/billing', 'routes/billing-api', 'consumers/legacy', 'plugins/rate-limiting@service:billing', 'credentials/legacy/key-auth/h-legacy']);
     expect(replaced).toContain('services/orders');
+  });
+
+  it('adds imported certificates in both modes, replacing one of the same name and keeping the rest', () => {
+    const withCerts = { ...IMPORTED, certificates: [{ name: 'main', key_encrypted: 'v1.new' }, { name: 'shop.example.com', key_encrypted: 'v1.x' }] };
+    const current = { ...CURRENT, certificates: [{ name: 'main' }, { name: 'acme-api' }] };
+    for (const mode of ['merge', 'replace'] as const) {
+      const { document, replaced } = applyImport(current, withCerts, mode);
+      expect(document.certificates).toEqual([{ name: 'acme-api' }, ...withCerts.certificates]);
+      expect(replaced).toContain('certificates/main');
+    }
   });
 
   it('adds no credentials key when neither side has credentials', () => {

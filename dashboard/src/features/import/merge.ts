@@ -5,8 +5,9 @@
  * - merge: every imported entity is added; one whose identity (name, username, plugin name + scope)
  *   already exists replaces it, and is listed in `replaced` so the user sees what gets overwritten.
  * - replace: the imported entities are the whole config. Credentials of consumers that are still there
- *   are kept (their secrets cannot be re-created from the file), and TLS certificates, which no importer
- *   produces, stay as they are.
+ *   are kept (their secrets cannot be re-created from the file).
+ * - TLS certificates, in both modes: the imported ones (Kong's) are added, replacing one of the same name;
+ *   the others stay, as the ones ACME obtained or someone uploaded are in no other gateway's file.
  */
 import type { ConfigDocument } from '../history/types';
 
@@ -84,5 +85,15 @@ export function applyImport(current: ConfigDocument, imported: ConfigDocument, m
   });
   const creds = [...keptCreds, ...importedCreds];
   if (creds.length || current.credentials !== undefined) out.credentials = creds;
+  const importedCerts = list(imported, 'certificates');
+  if (importedCerts.length) {
+    const names = new Set(importedCerts.map((c) => str(c.name)));
+    const keptCerts = list(current, 'certificates').filter((c) => {
+      if (!names.has(str(c.name))) return true;
+      replaced.push(`certificates/${str(c.name)}`);
+      return false;
+    });
+    out.certificates = [...keptCerts, ...importedCerts];
+  }
   return { document: out, replaced, removed };
 }
