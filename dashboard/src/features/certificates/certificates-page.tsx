@@ -235,12 +235,6 @@ function UploadForm({ initialName, initial, errors, onReview }: { initialName: s
     onReview({ name: name.trim(), cert: cert.trim() + '\n', key: key.trim() + '\n', snis: parseNames(snis), default: isDefault });
   }
 
-  /** A PEM file chosen from disk fills the text area (the text stays editable). */
-  const fromFile = (set: (s: string) => void) => (e: ChangeEvent<HTMLInputElement>) => {
-    const f = e.target.files?.[0];
-    if (f) void f.text().then(set);
-  };
-
   const invalid = (f: string) => (errors.fields[f] ? true : undefined);
   return (
     <section className="card" aria-labelledby="upload-title">
@@ -267,28 +261,44 @@ function UploadForm({ initialName, initial, errors, onReview }: { initialName: s
             Default (clients without a matching server name)
           </label>
         </div>
-        <label>
-          Certificate chain (PEM: the leaf first, then intermediates)
-          <textarea name="cert-pem" rows={6} value={cert} onChange={(e) => setCert(e.target.value)} spellCheck={false} aria-invalid={invalid('cert')} />
-          {errors.fields.cert && <span className="field-error">{errors.fields.cert}</span>}
-        </label>
-        <label>
-          Or choose the chain file
-          <input type="file" accept=".pem,.crt,.cer" onChange={fromFile(setCert)} />
-        </label>
-        <label>
-          Private key (PEM; stored encrypted and never shown again)
-          <textarea name="cert-key" rows={4} value={key} onChange={(e) => setKey(e.target.value)} spellCheck={false} autoComplete="off" aria-invalid={invalid('key')} />
-          {errors.fields.key && <span className="field-error">{errors.fields.key}</span>}
-        </label>
-        <label>
-          Or choose the key file
-          <input type="file" accept=".pem,.key" onChange={fromFile(setKey)} />
-        </label>
+        <PemField label="Certificate chain (PEM: the leaf first, then intermediates)" fileLabel="Or choose the chain file" accept=".pem,.crt,.cer" name="cert-pem" rows={6} value={cert} onChange={setCert} error={errors.fields.cert} />
+        <PemField label="Private key (PEM; stored encrypted and never shown again)" fileLabel="Or choose the key file" accept=".pem,.key" name="cert-key" rows={4} value={key} onChange={setKey} error={errors.fields.key} />
         <button type="submit" disabled={!name.trim() || !cert.trim() || !key.trim()}>
           Review
         </button>
       </form>
     </section>
+  );
+}
+
+interface PemFieldProps {
+  label: string;
+  fileLabel: string;
+  accept: string;
+  name: string;
+  rows: number;
+  value: string;
+  onChange: (text: string) => void;
+  error: string | undefined;
+}
+
+/** A PEM text area, and a file picker that fills it (the text stays editable). */
+function PemField({ label, fileLabel, accept, name, rows, value, onChange, error }: PemFieldProps) {
+  const fromFile = (e: ChangeEvent<HTMLInputElement>) => {
+    const f = e.target.files?.[0];
+    if (f) void f.text().then(onChange);
+  };
+  return (
+    <>
+      <label>
+        {label}
+        <textarea name={name} rows={rows} value={value} onChange={(e) => onChange(e.target.value)} spellCheck={false} autoComplete="off" aria-invalid={error ? true : undefined} />
+        {error && <span className="field-error">{error}</span>}
+      </label>
+      <label>
+        {fileLabel}
+        <input type="file" accept={accept} onChange={fromFile} />
+      </label>
+    </>
   );
 }
