@@ -17,4 +17,5 @@ COPY --from=build /app /app
 RUN mkdir -p /var/cache/gatehouse && chown node:node /var/cache/gatehouse
 USER node
 EXPOSE 8000 8001
-CMD ["node", "server/dist/main.js"]
+# --v8-pool-size=0: V8's background threads sized to the container's CPUs (server/src/runtime/node-flags.ts).
+CMD ["node", "--v8-pool-size=0", "server/dist/main.js"]

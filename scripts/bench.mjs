@@ -30,7 +30,7 @@ if (!existsSync(peers)) {
 }
 const gateway =
   `gatehouse|env GATEWAY_CONFIG=${root}/scripts/bench/plain.yaml GATEHOUSE_PROXY_LISTEN=127.0.0.1:9110 ` +
-  `GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9111 GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_ACCESS_LOG=off GATEHOUSE_DEMO=false ${node} ${root}/server/dist/main.js|9110`;
+  `GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9111 GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_ACCESS_LOG=off GATEHOUSE_DEMO=false ${node} --v8-pool-size=0 ${root}/server/dist/main.js|9110`;
 const args = quick ? ['4', '64', gateway] : ['8', '64', gateway];
 const r = spawnSync('bash', [peers, ...args], { stdio: 'inherit', env: { ...process.env, NODE_BIN: node } });
 process.exit(r.status ?? 1);

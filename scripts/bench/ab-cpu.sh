@@ -22,7 +22,7 @@ for entry in "$@"; do
   parse_entry "$entry"
   main=$(echo "$extra" | grep -o 'BENCH_MAIN=[^ ]*' | cut -d= -f2)
   env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
-    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "${main:-$root/server/dist/main.js}" >"/tmp/ab-$name.log" 2>&1 &
+    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" --v8-pool-size=0 "${main:-$root/server/dist/main.js}" >"/tmp/ab-$name.log" 2>&1 &
   pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")
   port=$((port + 10))
 done

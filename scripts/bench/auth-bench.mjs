@@ -114,7 +114,7 @@ chmodSync(path.join(tmp, 'wrk'), 0o755);
 
 const env = `GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_ACCESS_LOG=off GATEHOUSE_DEMO=false GATEHOUSE_CREDENTIAL_PEPPER=${pepper}`;
 const args = entries.map(
-  (e) => `${e.name}|env GATEWAY_CONFIG=${e.file} GATEHOUSE_PROXY_LISTEN=127.0.0.1:${e.port} GATEHOUSE_ADMIN_LISTEN=127.0.0.1:${e.port + 100} ${env} ${node} ${main}|${e.port}`,
+  (e) => `${e.name}|env GATEWAY_CONFIG=${e.file} GATEHOUSE_PROXY_LISTEN=127.0.0.1:${e.port} GATEHOUSE_ADMIN_LISTEN=127.0.0.1:${e.port + 100} ${env} ${node} --v8-pool-size=0 ${main}|${e.port}`,
 );
 console.log(`configs and wrk wrapper in ${tmp}; header-carrying entries: ${entries.filter((e) => e.header).map((e) => e.name).join(', ')}`);
 // Two run-peers.sh at once (other engineers share this machine) would measure each other.

@@ -28,7 +28,7 @@ const token = 'bench-admin-token-0123456789abcdef0123456789';
 const dataDir = mkdtempSync(join(tmpdir(), 'gh-apply-http-'));
 const upstream = createServer((_req, res) => res.end('ok'));
 await new Promise((r) => upstream.listen(UPSTREAM, '127.0.0.1', r));
-const gateway = spawn(process.execPath, [join(root, 'server/dist/main.js')], {
+const gateway = spawn(process.execPath, ['--v8-pool-size=0', join(root, 'server/dist/main.js')], {
   env: {
     ...process.env,
     GATEHOUSE_PROXY_LISTEN: `127.0.0.1:${PROXY}`,

@@ -20,7 +20,7 @@ for round in $(seq 1 "$repeats"); do
     parse_entry "$entry"
     hdr=(); [ -n "$header" ] && hdr=(-H "$header")
     env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:9140 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:9141 \
-      GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" "$root/server/dist/main.js" >"/tmp/cpu-$name.log" 2>&1 &
+      GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" --v8-pool-size=0 "$root/server/dist/main.js" >"/tmp/cpu-$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do up 9140 && break; sleep 0.1; done
     taskset -c 0 wrk "${hdr[@]}" -t1 -c"$conns" -d2s "http://127.0.0.1:9140/bench/items?x=1" >/dev/null 2>&1

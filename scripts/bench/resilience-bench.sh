@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 node=${NODE_BIN:-$(command -v node)}
 dur=${1:-8}; conns=${2:-64}; repeats=${3:-2}
 entry() { # name config port
-  echo "$1|env GATEWAY_CONFIG=$root/scripts/bench/$2 GATEHOUSE_PROXY_LISTEN=127.0.0.1:$3 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$(($3 + 1)) GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_ACCESS_LOG=off $node $root/server/dist/main.js|$3"
+  echo "$1|env GATEWAY_CONFIG=$root/scripts/bench/$2 GATEHOUSE_PROXY_LISTEN=127.0.0.1:$3 GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$(($3 + 1)) GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_ACCESS_LOG=off $node --v8-pool-size=0 $root/server/dist/main.js|$3"
 }
 entries=()
 for i in $(seq 1 "$repeats"); do

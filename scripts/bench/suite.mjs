@@ -169,7 +169,9 @@ const gatewayEnv = (port, extra) => ({
   GATEHOUSE_DEMO: 'false',
   ...extra,
 });
-const gateway = (port, extra) => ({ cmd: node, args: [path.join(root, 'server/dist/main.js')], env: gatewayEnv(port, extra) });
+// As `npm start` runs it (server/src/runtime/node-flags.ts).
+const GATEWAY_FLAGS = ['--v8-pool-size=0'];
+const gateway = (port, extra) => ({ cmd: node, args: [...GATEWAY_FLAGS, path.join(root, 'server/dist/main.js')], env: gatewayEnv(port, extra) });
 
 const entries = [
   { name: 'direct upstream', port: 9001 },
@@ -310,7 +312,7 @@ let rssBefore = 0;
 let rssAfter = 0;
 for (const cores of ['1', '0,1']) {
   const dataDir = path.join(tmp, `data-${cores.replace(',', '')}`);
-  const applier = start('apply', node, [path.join(root, 'server/dist/main.js')], gatewayEnv(9156, { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_TOKEN: token }), cores);
+  const applier = start('apply', node, [...GATEWAY_FLAGS, path.join(root, 'server/dist/main.js')], gatewayEnv(9156, { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_TOKEN: token }), cores);
   await waitPort(9157, applier, 180_000);
   await waitPort(9156, applier);
   rssBefore = rssMiB(applier.pid);

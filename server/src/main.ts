@@ -24,6 +24,7 @@ import { DiscoveringProxyPlane } from './discovery/discovering-plane.js';
 import { DISCOVERY_PROVIDERS } from './discovery/providers/index.js';
 import { KubernetesRoutes } from './discovery/kubernetes-routes.js';
 import { discoveryView } from './discovery/admin.js';
+import { poolSizeAdvice } from './runtime/node-flags.js';
 import cluster from 'node:cluster';
 import { processCredentialKeys } from './auth/secrets.js';
 import { isStoreUnreachable, type ConfigStore } from './store/config-store.js';
@@ -58,6 +59,8 @@ export interface StartOptions {
 const STORE_RETRY_MAX_MS = 10_000;
 
 export async function startGateway(env: GatewayEnv, logger: Logger, opts: StartOptions = {}): Promise<RunningGateway> {
+  const poolAdvice = poolSizeAdvice(process.execArgv, process.env.NODE_OPTIONS);
+  if (poolAdvice !== undefined) logger.info(poolAdvice);
   const storeOptions = { databaseUrl: env.databaseUrl, dataDir: env.dataDir, configFile: env.configFile, plugins: PLUGINS, logger };
   // The snapshot cache serves PostgreSQL nodes only: an embedded or file store is never unreachable.
   const cache = env.configCache && env.databaseUrl ? new SnapshotCacheWriter(env.configCache, env.nodeId, logger) : undefined;

@@ -27,6 +27,7 @@ import { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { GatewayEnv } from '../config/env.js';
 import type { Logger } from '../observability/logger.js';
+import { workerExecArgv } from './node-flags.js';
 
 const SLOT_ENV = 'GATEHOUSE_WORKER_SLOT';
 const NODE_ID_ENV = 'GATEHOUSE_CLUSTER_NODE_ID';
@@ -173,7 +174,7 @@ export async function runClusterPrimary(env: GatewayEnv, logger: Logger): Promis
   // The handles own the descriptors: kept here for the primary's lifetime so they are never collected and closed.
   const bound = [socket, tls, h2c];
   const baseId = process.env.GATEHOUSE_NODE_ID || String(process.pid);
-  cluster.setupPrimary({ stdio });
+  cluster.setupPrimary({ stdio, execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const slots = new Map<number, Worker>();
   const delays = new Map<number, number>();
   let stopping = false;
