@@ -8,6 +8,7 @@
 import { parseConfigText } from '../../config/config-file.js';
 import { parsePathMatcher } from '../../config/check.js';
 import {
+  CertificateSchema,
   FORMAT_VERSION,
   type CertificateConfig,
   type ConfigDocument,
@@ -57,6 +58,12 @@ const UNSUPPORTED_TOP: Record<string, string> = {
 };
 
 type Credential = CredentialConfig;
+
+/** Top-level `snis` naming one certificate: the names, where they stood, and whether that certificate was found. */
+type TopSnis = { names: string[]; entries: string[]; used: boolean };
+
+/** Server names a Gatehouse certificate accepts (the schema's own pattern; matched on lower-cased names). */
+const SNI_RE = new RegExp(CertificateSchema.properties.snis.items.pattern!);
 
 class Conversion {
   readonly report: ImportReportEntry[] = [];
@@ -209,8 +216,8 @@ class Conversion {
   }
 
   /** Top-level `snis` entities: server names per certificate reference (id or name). */
-  private topSnis(list: Obj[]): Map<string, { names: string[]; entries: string[]; used: boolean }> {
-    const out = new Map<string, { names: string[]; entries: string[]; used: boolean }>();
+  private topSnis(list: Obj[]): Map<string, TopSnis> {
+    const out = new Map<string, TopSnis>();
     list.forEach((raw, i) => {
       const at = `snis[${i}]`;
       const name = typeof raw.name === 'string' ? raw.name : undefined;
@@ -229,7 +236,7 @@ class Conversion {
    * A certificate and its key, with the server names listed on it or in top-level `snis`. The key can only
    * be stored encrypted under the cluster's GATEHOUSE_SECRET_KEY, like HMAC secrets.
    */
-  certificate(raw: Obj, at: string, topSnis: Map<string, { names: string[]; entries: string[]; used: boolean }>): void {
+  certificate(raw: Obj, at: string, topSnis: Map<string, TopSnis>): void {
     const f = new Fields(raw);
     const id = f.str('id');
     const cert = f.str('cert');
@@ -246,9 +253,12 @@ class Conversion {
     }
     if (f.get('cert_alt') !== undefined || f.get('key_alt') !== undefined) f.notes.push('the alternate pair (cert_alt/key_alt) is not imported: one certificate per entry');
     if (!cert || !key) return this.add('unmapped', at, 'needs `cert` and `key`');
+    if (!this.keys) {
+      return this.add('unmapped', at, "its private key can only be stored encrypted with the cluster's GATEHOUSE_SECRET_KEY: import with it set (or through the admin API), or add the certificate with `POST /certificates`");
+    }
     // Kong also takes `example.*`; Gatehouse names are exact or `*.` wildcards.
     const snis = [...new Set(listed.map((n) => n.toLowerCase()))].filter((n) => {
-      if (/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(n)) return true;
+      if (SNI_RE.test(n)) return true;
       f.notes.push(`server name '${n}' is not supported (exact names and \`*.\` wildcards only); dropped`);
       return false;
     });
@@ -263,10 +273,6 @@ class Conversion {
     }
     const label = names.find((n) => !n.startsWith('*')) ?? names[0]?.replace(/^\*\./, 'wildcard.') ?? '';
     const name = uniqueName(toName(label, `certificate-${this.certificates.length + 1}`), this.certificateNames);
-    if (!this.keys) {
-      this.certificateNames.delete(name);
-      return this.add('unmapped', at, "its private key can only be stored encrypted with the cluster's GATEHOUSE_SECRET_KEY: import with it set (or through the admin API), or add the certificate with `POST /certificates`");
-    }
     try {
       this.certificates.push(sealCertificate(this.keys, { name, cert, key, ...(snis.length ? { snis } : {}), tags }));
     } catch (err) {
