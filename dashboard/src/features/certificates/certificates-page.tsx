@@ -9,7 +9,7 @@ import { useCallback, useState, type ChangeEvent, type FormEvent } from 'react';
 import { ChangeDialog, type PendingChange } from '../../components/change-dialog';
 import { Section } from '../../components/section';
 import type { ApiClient, FieldError } from '../../lib/api-client';
-import { NO_ERRORS, type FormErrors } from '../../lib/form-errors';
+import { NO_ERRORS, splitFieldErrors, type FormErrors } from '../../lib/form-errors';
 import { useResource } from '../../lib/use-resource';
 import { canEdit } from '../auth/roles';
 import type { Role } from '../auth/session';
@@ -69,14 +69,8 @@ function reviewView(c: { name: string; snis: string[]; default: boolean; cert: s
 const FIELDS = ['name', 'cert', 'key', 'snis', 'default'] as const;
 
 function fieldErrors(errors: readonly FieldError[]): FormErrors {
-  const fields: Record<string, string> = {};
-  const rest: string[] = [];
-  for (const e of errors) {
-    const name = e.path.replace(/^\//, '').split('/')[0] ?? '';
-    if ((FIELDS as readonly string[]).includes(name)) fields[name] ??= e.message;
-    else rest.push(e.message);
-  }
-  return { fields, form: rest.length ? rest.join('; ') : undefined };
+  const { fields, other } = splitFieldErrors(errors, FIELDS);
+  return { fields, form: other.length ? other.join('; ') : undefined };
 }
 
 export interface CertificatesPageProps {
