@@ -62,13 +62,7 @@ export function applyImport(current: ConfigDocument, imported: ConfigDocument, m
       out[kind] = theirs;
       continue;
     }
-    const kept = mine.filter((e) => {
-      const k = entityKey(kind, e);
-      if (!incoming.has(k)) return true;
-      replaced.push(`${kind}/${k}`);
-      return false;
-    });
-    out[kind] = [...kept, ...theirs];
+    out[kind] = mergeKind(kind, mine, theirs, incoming, replaced);
   }
   const consumers = new Set(list(out, 'consumers').map((c) => str(c.username)));
   const importedCreds = list(imported, 'credentials');
@@ -86,14 +80,17 @@ export function applyImport(current: ConfigDocument, imported: ConfigDocument, m
   const creds = [...keptCreds, ...importedCreds];
   if (creds.length || current.credentials !== undefined) out.credentials = creds;
   const importedCerts = list(imported, 'certificates');
-  if (importedCerts.length) {
-    const names = new Set(importedCerts.map((c) => str(c.name)));
-    const keptCerts = list(current, 'certificates').filter((c) => {
-      if (!names.has(str(c.name))) return true;
-      replaced.push(`certificates/${str(c.name)}`);
-      return false;
-    });
-    out.certificates = [...keptCerts, ...importedCerts];
-  }
+  if (importedCerts.length) out.certificates = mergeKind('certificates', list(current, 'certificates'), importedCerts, byKey('certificates', importedCerts), replaced);
   return { document: out, replaced, removed };
+}
+
+/** `mine` without what `theirs` replaces (recorded in `replaced`), then `theirs`. */
+function mergeKind(kind: string, mine: Entity[], theirs: Entity[], incoming: Map<string, Entity>, replaced: string[]): Entity[] {
+  const kept = mine.filter((e) => {
+    const k = entityKey(kind, e);
+    if (!incoming.has(k)) return true;
+    replaced.push(`${kind}/${k}`);
+    return false;
+  });
+  return [...kept, ...theirs];
 }
