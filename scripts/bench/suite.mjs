@@ -273,11 +273,11 @@ const open = openEntries.map((e) => {
 const allDirect = [...openRounds.values()].flat().map((r) => r.direct);
 open.unshift({
   name: 'direct upstream',
-  p50: median(allDirect.map((d) => d.p50)),
-  p90: median(allDirect.map((d) => d.p90)),
-  p99: median(allDirect.map((d) => d.p99)),
-  p999: median(allDirect.map((d) => d.p999)),
-  max: median(allDirect.map((d) => d.max)),
+  p50: openField(allDirect, (d) => d.p50),
+  p90: openField(allDirect, (d) => d.p90),
+  p99: openField(allDirect, (d) => d.p99),
+  p999: openField(allDirect, (d) => d.p999),
+  max: openField(allDirect, (d) => d.max),
 });
 
 // --- config apply of 10,000 routes through the admin API (embedded store) ---
