@@ -130,6 +130,7 @@ export async function startGateway(env: GatewayEnv, logger: Logger, opts: StartO
       maxUriLength: env.maxUriLength,
       clientLimits: env.clientLimits,
       requestMetrics: env.requestMetrics,
+      upstreamClient: env.upstreamClient,
       tracing: env.tracing,
       accessLog: { ...env.accessLog, nodeId: env.nodeId },
       ...(tls ? { tls } : {}),

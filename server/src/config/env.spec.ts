@@ -63,6 +63,12 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ GATEHOUSE_METRICS: 'sometimes' })).toThrow('GATEHOUSE_METRICS');
   });
 
+  it('uses the gateway\'s own upstream client unless GATEHOUSE_UPSTREAM_CLIENT says undici', () => {
+    expect(loadEnv({}).upstreamClient).toBe('gatehouse');
+    expect(loadEnv({ GATEHOUSE_UPSTREAM_CLIENT: ' Undici ' }).upstreamClient).toBe('undici');
+    expect(() => loadEnv({ GATEHOUSE_UPSTREAM_CLIENT: 'curl' })).toThrow(/GATEHOUSE_UPSTREAM_CLIENT.*gatehouse, undici/);
+  });
+
   it('refuses DB-less mode together with a database', () => {
     expect(() => loadEnv({ GATEWAY_CONFIG: 'a.yaml', DATABASE_URL: 'postgres://h/db' })).toThrow('GATEWAY_CONFIG');
   });

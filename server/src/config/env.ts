@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseCidr } from '../proxy/ip-set.js';
+import { UPSTREAM_CLIENTS, type UpstreamClientKind } from '../proxy/h1-client.js';
 import { DEFAULT_CLIENT_LIMITS, UNDERSCORE_HEADERS, type ClientLimits, type UnderscoreHeaders } from '../proxy/client-limits.js';
 import type { Propagation, TracingSettings } from '../observability/tracing.js';
 import { ACCESS_LOG_FIELDS, DEFAULT_ACCESS_LOG_FIELDS, type AccessLogField, type AccessLogSettings } from '../observability/access-log.js';
@@ -45,6 +46,8 @@ export interface GatewayEnv {
   clientLimits: ClientLimits;
   /** Prometheus request metrics of the proxy (GATEHOUSE_METRICS, default on). */
   requestMetrics: boolean;
+  /** Client for clear-text HTTP/1.1 upstreams (GATEHOUSE_UPSTREAM_CLIENT): the gateway's own, or undici's Pool. */
+  upstreamClient: UpstreamClientKind;
   /** OpenTelemetry tracing; undefined when no OTLP endpoint is configured (tracing off). */
   tracing: TracingSettings | undefined;
   /** The access log (GATEHOUSE_ACCESS_LOG*); the node id is filled in by main. */
@@ -291,6 +294,14 @@ function parseUnderscoreHeaders(value: string | undefined, fallback: UnderscoreH
   return found;
 }
 
+function parseUpstreamClient(value: string | undefined): UpstreamClientKind {
+  const v = value?.trim().toLowerCase();
+  if (v === undefined || v === '') return 'gatehouse';
+  const found = UPSTREAM_CLIENTS.find((c) => c === v);
+  if (found === undefined) throw new EnvError('GATEHOUSE_UPSTREAM_CLIENT', `expected ${UPSTREAM_CLIENTS.join(', ')}, got '${value}'`);
+  return found;
+}
+
 function parseClientLimits(env: NodeJS.ProcessEnv): ClientLimits {
   const d = DEFAULT_CLIENT_LIMITS;
   const hour = 3_600_000;
@@ -349,6 +360,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
     maxUriLength: parseSize('GATEHOUSE_MAX_URI_LENGTH', env.GATEHOUSE_MAX_URI_LENGTH, 8 * 1024, 256, 1024 * 1024),
     clientLimits: parseClientLimits(env),
     requestMetrics: parseBool('GATEHOUSE_METRICS', env.GATEHOUSE_METRICS, true),
+    upstreamClient: parseUpstreamClient(env.GATEHOUSE_UPSTREAM_CLIENT),
     tracing: parseTracing(env),
     accessLog: parseAccessLog(env),
     workers: parseWorkers(env.GATEHOUSE_WORKERS),

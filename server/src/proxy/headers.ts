@@ -81,9 +81,12 @@ export function forwardedNode(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
+const FORWARDED_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const FORWARDED_QUOTED = /["\\]/g;
+
 /** RFC 7239 values are tokens or quoted strings; a Host with a port (`:`) must be quoted. */
 export function forwardedValue(v: string): string {
-  return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  return FORWARDED_TOKEN.test(v) ? v : `"${v.replace(FORWARDED_QUOTED, '\\$&')}"`;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { PluginDefinition } from '../plugins/types.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { CredentialKeys } from '../auth/secrets.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
+import type { UpstreamClientKind } from './h1-client.js';
 import { ProxyServer } from './proxy-server.js';
 import { listenerClientCas } from '../plugins/mtls-auth/listener-ca.js';
 import type { Logger } from '../observability/logger.js';
@@ -205,6 +206,8 @@ export interface ProxyWorkerData {
   clientLimits?: ClientLimits;
   /** Request metrics (observability/request-metrics.ts, GATEHOUSE_METRICS); undefined: on. */
   requestMetrics?: boolean;
+  /** Client for clear-text HTTP/1.1 upstreams (GATEHOUSE_UPSTREAM_CLIENT); undefined: the gateway's own. */
+  upstreamClient?: UpstreamClientKind;
   /** The access log (observability/access-log.ts); undefined: none. */
   accessLog?: AccessLogSettings;
   /** OpenTelemetry tracing (observability/tracing.ts); undefined: off. */

@@ -10,6 +10,7 @@ import { PLUGINS } from '../plugins/index.js';
 import { createRedisConnection } from '../limits/redis-client.js';
 import { attachRedis } from '../limits/backends.js';
 import { ProxyServer } from './proxy-server.js';
+import { setUpstreamClient } from './upstream-pool.js';
 import { AcmeChallengeResponder } from '../tls/acme-challenge.js';
 import type { RequestObserver } from './proxy-request.js';
 import { composeObservers } from '../observability/observers.js';
@@ -26,6 +27,7 @@ const data = workerData as ProxyWorkerData;
 const port = parentPort!;
 const logger = createLogger(data.logLevel, { node: data.nodeId, thread: 'proxy' });
 setActiveCredentialKeys(data.credentialKeys);
+if (data.upstreamClient !== undefined) setUpstreamClient(data.upstreamClient);
 // Limits on the `redis` policy use this thread's own client; counters are in Redis, so it is the same
 // state the other nodes see.
 const redis = data.redisUrl ? createRedisConnection(data.redisUrl, logger) : undefined;

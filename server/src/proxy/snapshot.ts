@@ -3,7 +3,6 @@
  * per-service balancers and pools. Built off the hot path once per config version; a broken entity is
  * disabled and reported in `errors` without failing the rest.
  */
-import type { Pool } from 'undici';
 import type { CertificateConfig, ConfigDocument, PluginInstanceConfig, RouteConfig, ServiceConfig, UpstreamConfig } from '../config/schema.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { Phase, PluginDefinition, PluginHandler, PluginLogger, RouteAuthPlan, RouteInfo, Scope } from '../plugins/types.js';
@@ -13,6 +12,7 @@ import { parsePathMatcher } from '../config/check.js';
 import { Router, type RouteSpec } from './router.js';
 import { createBalancer, parseHostPort, Target, type Balancer } from './balancer.js';
 import { healthRegistry, type HealthLease, type HealthRegistry } from '../resilience/health.js';
+import type { UpstreamDispatcher } from './h1-client.js';
 import { PoolRegistry, type UpstreamTls } from './upstream-pool.js';
 import { CredentialIndex } from '../auth/credential-index.js';
 import { AUTH_PLUGIN_NAMES } from '../auth/gate.js';
@@ -61,7 +61,7 @@ export class CompiledService {
     readonly retries: number,
     readonly balancer: Balancer,
     /** Pool per target, aligned with `balancer.targets`. */
-    readonly pools: Map<Target, Pool>,
+    readonly pools: Map<Target, UpstreamDispatcher>,
     /** Host header value per target when preserve_host is off. */
     readonly hostHeaders: Map<Target, string>,
     readonly hashOn: UpstreamConfig['hash_on'],
@@ -174,7 +174,7 @@ export class Snapshot {
     /** Global instances, used for the rewrite phase and for requests that match no route. */
     readonly globalChains: PhaseChains,
     private readonly handlers: PluginHandler[],
-    private readonly pools: Pool[],
+    private readonly pools: UpstreamDispatcher[],
     private readonly registry: PoolRegistry,
     private readonly logger: PluginLogger,
     /** Every compiled service by name (fallback services are looked up here). */
@@ -269,7 +269,7 @@ function compileService(
   s: ServiceConfig,
   upstreams: Map<string, UpstreamConfig>,
   registry: PoolRegistry,
-  pools: Pool[],
+  pools: UpstreamDispatcher[],
   health: HealthLease,
   certificates: ReadonlyMap<string, CertificateConfig>,
   keys: CredentialKeys,
@@ -307,7 +307,7 @@ function compileService(
     const p = port ?? defaultPort(protocol);
     targets.push(new Target(`${host}:${p}`, host, p, 100));
   }
-  const poolMap = new Map<Target, Pool>();
+  const poolMap = new Map<Target, UpstreamDispatcher>();
   const hostHeaders = new Map<Target, string>();
   for (const t of targets) {
     const origin = `${secure ? 'https' : 'http'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
@@ -411,7 +411,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 export function buildSnapshot(doc: ConfigDocument, plugins: ReadonlyMap<string, PluginDefinition>, opts: SnapshotOptions): Snapshot {
   const errors: SnapshotError[] = [];
   const registry = opts.pools ?? new PoolRegistry();
-  const pools: Pool[] = [];
+  const pools: UpstreamDispatcher[] = [];
   const health = (opts.health ?? healthRegistry).lease();
   const upstreams = new Map(doc.upstreams.map((u) => [u.name, u]));
   const certificates = new Map((doc.certificates ?? []).map((c) => [c.name, c]));

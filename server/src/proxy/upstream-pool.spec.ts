@@ -1,4 +1,6 @@
+import { Pool } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { Http1Pool } from './h1-client.js';
 import { classifyUpstreamError, PoolRegistry, underlyingTlsError, type PoolSettings } from './upstream-pool.js';
 
 const base: PoolSettings = { origin: 'https://127.0.0.1:9', connections: 4, keepAliveTimeout: 1000, connectTimeout: 1000 };
@@ -24,6 +26,20 @@ describe('PoolRegistry', () => {
     expect(reg.size).toBe(5);
     for (const p of others) await reg.release(p);
     expect(reg.size).toBe(0);
+  });
+});
+
+describe('PoolRegistry clients', () => {
+  it('serves clear-text HTTP/1.1 with the gateway\'s client and TLS or HTTP/2 with undici; `undici` takes all', async () => {
+    const plain = { ...base, origin: 'http://127.0.0.1:9' };
+    const own = new PoolRegistry();
+    const chosen = [own.acquire(plain), own.acquire(base), own.acquire({ ...plain, h2: true })];
+    expect(chosen.map((p) => (p instanceof Http1Pool ? 'gatehouse' : p instanceof Pool ? 'undici' : '?'))).toEqual(['gatehouse', 'undici', 'undici']);
+    const fallback = new PoolRegistry('undici');
+    const p = fallback.acquire(plain);
+    expect(p).toBeInstanceOf(Pool);
+    for (const x of chosen) await own.release(x);
+    await fallback.release(p);
   });
 });
 

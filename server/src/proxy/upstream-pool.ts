@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
+import { Http1Pool, type UpstreamClientKind, type UpstreamDispatcher } from './h1-client.js';
 import type { ErrorCode } from '../errors/registry.js';
 import type { UpstreamFailureKind } from '../plugins/types.js';
 
@@ -36,7 +37,7 @@ class PoolEntry {
   refs = 0;
   constructor(
     readonly key: string,
-    readonly pool: Pool,
+    readonly pool: UpstreamDispatcher,
   ) {}
 }
 
@@ -56,12 +57,28 @@ function tlsKey(t: UpstreamTls | undefined): string {
  * Services sharing a target but not its TLS settings (CAs, client certificate) or protocol get distinct pools,
  * so a connection made under one setting is never reused under another.
  */
+/** The proxy worker sets it from GATEHOUSE_UPSTREAM_CLIENT before building any snapshot. */
+let defaultClient: UpstreamClientKind = 'gatehouse';
+export function setUpstreamClient(kind: UpstreamClientKind): void {
+  defaultClient = kind;
+}
+
 export class PoolRegistry {
   private readonly entries = new Map<string, PoolEntry>();
 
-  acquire(s: PoolSettings): Pool {
+  constructor(private readonly client: UpstreamClientKind = defaultClient) {}
+
+  acquire(s: PoolSettings): UpstreamDispatcher {
     const key = `${s.origin}|${s.connections}|${s.keepAliveTimeout}|${s.connectTimeout}|${s.h2 === true ? 'h2' : 'h1'}|${tlsKey(s.tls)}`;
     let e = this.entries.get(key);
+    if (!e && this.client === 'gatehouse' && s.h2 !== true && s.origin.startsWith('http:')) {
+      // Clear-text HTTP/1.1, the common case: the gateway's own client (h1-client.ts says why).
+      const u = new URL(s.origin);
+      const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+      const pool = new Http1Pool({ host, port: Number(u.port || 80), connections: s.connections, keepAliveTimeout: s.keepAliveTimeout, connectTimeout: s.connectTimeout });
+      e = new PoolEntry(key, pool);
+      this.entries.set(key, e);
+    }
     if (!e) {
       const tls = s.tls;
       const h2 = s.h2 === true;
@@ -96,7 +113,7 @@ export class PoolRegistry {
     return e.pool;
   }
 
-  async release(pool: Pool): Promise<void> {
+  async release(pool: UpstreamDispatcher): Promise<void> {
     for (const e of this.entries.values()) {
       if (e.pool !== pool) continue;
       if (--e.refs > 0) return;

@@ -160,44 +160,35 @@ export class MirrorExchange implements ResponseTap {
     this.stats.counters.mirrored++;
     t.active++;
     const started = performance.now();
-    const signal = AbortSignal.timeout(s.timeout);
-    pool
-      .request({ path: this.path, method: this.ctx.method as Dispatcher.HttpMethod, headers, body: this.body, signal, headersTimeout: s.timeout, bodyTimeout: s.timeout })
-      .then(async (res) => {
-        t.health.reportStatus(res.statusCode);
-        this.shadowStatus = res.statusCode;
-        if (s.compare) this.shadowHeaders = selectHeaders(res.headers as OutgoingHttpHeaders, s.headers);
-        // Read the whole body (capped) so the connection is reused; keep it only for a comparison.
-        const keep: Buffer[] | undefined = s.compare ? [] : undefined;
-        let size = 0;
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (keep === undefined) continue;
-          if (size > s.maxCompareBody) {
-            this.shadowOversize = true;
-            res.body.destroy();
-            break;
-          }
-          keep.push(chunk);
-        }
-        if (keep !== undefined && !this.shadowOversize) this.shadowBody = Buffer.concat(keep, size);
-        this.shadowLatency = performance.now() - started;
-      })
-      .catch((err: unknown) => {
-        if (this.shadowStatus === 0) t.health.reportFailure(classifyFailure(err));
-        this.shadowError = signal.aborted ? `timed out after ${s.timeout} ms` : ((err as Error).message ?? String(err));
-        this.shadowLatency = performance.now() - started;
-      })
-      .finally(() => {
-        t.active--;
-        s.inflight.n--;
-        if (this.shadowError !== undefined) this.stats.counters.shadow_errors++;
-        this.shadowDone = true;
-        this.maybeCompare();
-      })
-      .catch(() => {
-        // maybeCompare schedules its work and cannot throw; nothing is left to report.
-      });
+    const call = new ShadowCall(s.compare, s.maxCompareBody, s.timeout, (err) => this.shadowSettled(call, err, t, started));
+    pool.dispatch({ path: this.path, method: this.ctx.method as Dispatcher.HttpMethod, headers, body: this.body, headersTimeout: s.timeout, bodyTimeout: s.timeout }, call);
+  }
+
+  /** The shadow's answer was read (or failed): record it, then compare when the primary is done too. */
+  private shadowSettled(call: ShadowCall, err: Error | undefined, t: { active: number; health: { reportStatus(s: number): void; reportFailure(k: 'connect' | 'timeout' | 'reset'): void } }, started: number): void {
+    const s = this.s;
+    if (call.status !== 0) {
+      t.health.reportStatus(call.status);
+      this.shadowStatus = call.status;
+      if (s.compare) this.shadowHeaders = selectHeaders(call.headers as OutgoingHttpHeaders, s.headers);
+    }
+    this.shadowOversize = call.oversize;
+    if (err === undefined) {
+      if (call.chunks !== undefined) this.shadowBody = Buffer.concat(call.chunks, call.size);
+    } else {
+      if (call.status === 0) t.health.reportFailure(classifyFailure(err));
+      this.shadowError = call.timedOut ? `timed out after ${s.timeout} ms` : (err.message ?? String(err));
+    }
+    this.shadowLatency = performance.now() - started;
+    t.active--;
+    s.inflight.n--;
+    if (this.shadowError !== undefined) this.stats.counters.shadow_errors++;
+    this.shadowDone = true;
+    try {
+      this.maybeCompare();
+    } catch {
+      // maybeCompare schedules its work and cannot throw; nothing is left to report.
+    }
   }
 
   private shadowFailed(message: string, latency: number): void {
@@ -323,6 +314,76 @@ function compareLater(x: MirrorExchange): void {
     x.compare();
   } catch {
     // A comparison that fails (e.g. a pathological body) loses its record, never the proxy thread.
+  }
+}
+
+/** Ends a shadow answer past the comparison cap; recorded as oversize, not as a failure. */
+const OVERSIZE = new Error('shadow body over compare.max_body_size');
+
+/**
+ * The shadow request's handler, through the same dispatch contract the proxy uses (the gateway's HTTP/1.1
+ * client or an undici Pool): keeps the body only for a comparison and only up to the cap, and gives up after
+ * the mirror's timeout as a whole.
+ */
+class ShadowCall implements Dispatcher.DispatchHandler {
+  status = 0;
+  headers: Record<string, string | string[] | undefined> = {};
+  chunks: Buffer[] | undefined = undefined;
+  size = 0;
+  oversize = false;
+  timedOut = false;
+  private controller: Dispatcher.DispatchController | undefined = undefined;
+  private settled = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly keep: boolean,
+    private readonly max: number,
+    timeout: number,
+    private readonly done: (err: Error | undefined) => void,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller?.abort(new Error(`timed out after ${timeout} ms`));
+    }, timeout);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    if (status < 200) return;
+    this.status = status;
+    this.headers = headers;
+    if (this.keep) this.chunks = [];
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.chunks === undefined) return;
+    if (this.size > this.max) {
+      this.oversize = true;
+      this.chunks = undefined;
+      c.abort(OVERSIZE);
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.settle(undefined);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.settle(err === OVERSIZE ? undefined : err);
+  }
+
+  private settle(err: Error | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.done(err);
   }
 }
 
