@@ -288,6 +288,22 @@ describe('Http1Pool', () => {
     }
   });
 
+  it('holds the end of a complete answer while its handler is paused at the head (an async response plugin)', async () => {
+    const up = await upstream((s, req) => s.write(req.includes(' /204 ') ? 'HTTP/1.1 204 No Content\r\n\r\n' : OK('')));
+    const p = pool(up);
+    for (const path of ['/204', '/empty']) {
+      let paused: Dispatcher.DispatchController | undefined;
+      let ended = false;
+      const h = call(p, { path }, { onHead: (c) => { c.pause(); paused = c; } });
+      void h.promise.then(() => (ended = true));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(ended).toBe(false);
+      paused!.resume();
+      await h.promise;
+    }
+    expect(up.requests.map((x) => x.conn)).toEqual([0, 0]);
+  });
+
   it('aborts with the caller\'s reason and closes that socket', async () => {
     const up = await upstream((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc'));
     const p = pool(up);

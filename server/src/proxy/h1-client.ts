@@ -135,11 +135,7 @@ class Exchange implements Dispatcher.DispatchController {
     this.paused = false;
     const c = this.conn;
     if (c === undefined || this.done) return;
-    const rest = c.pending;
-    if (rest !== undefined) {
-      c.pending = undefined;
-      c.parse(rest);
-    }
+    c.resumeParsing();
     if (!this.paused && !c.dead) c.socket.resume();
   }
 }
@@ -151,6 +147,8 @@ class Conn {
   dead = false;
   /** Bytes of the current answer left unparsed while its exchange is paused. */
   pending: Buffer | undefined = undefined;
+  /** The answer is complete but its handler paused: its trailers, for the end delivered on resume. */
+  private endDeferred: IncomingHttpHeaders | undefined = undefined;
   private state = S_HEAD;
   /** Head bytes received so far, when the head spans several reads. */
   private headPart: Buffer | undefined = undefined;
@@ -209,6 +207,7 @@ class Conn {
     this.state = S_HEAD;
     this.keepAlive = true;
     this.reusable = false;
+    this.endDeferred = undefined;
     const s = this.socket;
     if (s.isPaused()) s.resume();
     const body = ex.opts.body;
@@ -392,7 +391,7 @@ class Conn {
     this.eof = true;
     const ex = this.ex;
     // Bytes held back for a paused exchange are parsed first (resume); the end is judged after them.
-    if (ex !== undefined && !ex.done && this.pending === undefined) this.endOfStream(ex);
+    if (ex !== undefined && !ex.done && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
     this.destroy();
   }
 
@@ -409,7 +408,7 @@ class Conn {
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.eof = true;
     const ex = this.ex;
-    if (ex !== undefined && !ex.done && this.pending === undefined) this.endOfStream(ex);
+    if (ex !== undefined && !ex.done && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
     this.pool.closed(this);
   }
 
@@ -435,7 +434,7 @@ class Conn {
           this.remaining -= n;
           this.touchIo();
           ex.handler.onResponseData?.(ex, data);
-          if (this.remaining === 0 && !ex.done) this.complete(ex, EMPTY_TRAILERS);
+          if (this.remaining === 0 && !ex.done) this.finish(ex, EMPTY_TRAILERS);
           break;
         }
         case S_UNTIL_CLOSE: {
@@ -482,7 +481,7 @@ class Conn {
     const ex = this.ex;
     if (ex !== undefined && !ex.done) {
       // Paused with the socket gone: the rest is parsed on resume, and the end of the stream judged then.
-      if (this.eof && this.pending === undefined) this.endOfStream(ex);
+      if (this.eof && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
       return;
     }
     if (!this.reusable) {
@@ -498,7 +497,7 @@ class Conn {
   private endOfStream(ex: Exchange): void {
     if (this.state === S_UNTIL_CLOSE) {
       this.keepAlive = false;
-      this.complete(ex, EMPTY_TRAILERS);
+      this.finish(ex, EMPTY_TRAILERS);
     } else this.pool.fail(ex, err('UND_ERR_SOCKET', 'other side closed'));
   }
 
@@ -553,7 +552,7 @@ class Conn {
           return buf.length;
         }
       }
-      this.complete(ex, trailers);
+      this.finish(ex, trailers);
       return end;
     }
     (this.trailerLines ??= []).push(text);
@@ -604,7 +603,7 @@ class Conn {
     ex.handler.onResponseStart?.(ex, status, headers, message);
     if (ex.done) return consumed;
     if (this.state === S_LENGTH && this.remaining === 0) this.state = S_HEAD;
-    if (this.state === S_HEAD) this.complete(ex, EMPTY_TRAILERS);
+    if (this.state === S_HEAD) this.finish(ex, EMPTY_TRAILERS);
     return consumed;
   }
 
@@ -691,6 +690,30 @@ class Conn {
     this.pool.fail(ex, err(code, message));
   }
 
+  /**
+   * The answer's last byte was read. A paused handler gets its end on resume, as undici holds the parser:
+   * a handler paused in onResponseStart (an async response plugin) has not sent its head yet.
+   */
+  private finish(ex: Exchange, trailers: IncomingHttpHeaders): void {
+    if (ex.paused) this.endDeferred = trailers;
+    else this.complete(ex, trailers);
+  }
+
+  /** The paused exchange resumed: its held end, or the bytes held back, then the end of the stream if it came. */
+  resumeParsing(): void {
+    const ex = this.ex;
+    if (ex === undefined || ex.done) return;
+    const rest = this.pending;
+    this.pending = undefined;
+    const end = this.endDeferred;
+    if (end !== undefined) {
+      this.endDeferred = undefined;
+      this.complete(ex, end);
+      this.afterParse(rest !== undefined);
+    } else if (rest !== undefined) this.parse(rest);
+    else if (this.eof) this.afterParse(false);
+  }
+
   /** The answer ended: the handler gets its end, the socket goes back to the pool or is closed. */
   private complete(ex: Exchange, trailers: IncomingHttpHeaders): void {
     ex.done = true;
@@ -712,6 +735,7 @@ class Conn {
     ex.conn = undefined;
     this.ioArmed = false;
     this.pending = undefined;
+    this.endDeferred = undefined;
     this.destroy();
   }
 }
