@@ -60,10 +60,13 @@ export function connectionTokens(value: string | undefined): string[] | undefine
   return out.length ? out : undefined;
 }
 
+/** Connection values that name no other header (almost every upstream's), so need no token split. */
+const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'Keep-Alive', 'close', 'Close']);
+
 /** Removes hop-by-hop headers, and those the upstream's Connection header names, from a response head. */
 export function stripResponseHopByHop(h: IncomingHttpHeaders): void {
   const conn = h.connection;
-  if (conn !== undefined) {
+  if (conn !== undefined && !(typeof conn === 'string' && PLAIN_CONNECTION.has(conn))) {
     const tokens = connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
     if (tokens) for (const t of tokens) delete h[t];
   }
