@@ -45,7 +45,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const adminPort = opts.adminPort ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gh-e2e-'));
   let out = '';
-  const child = spawn(process.execPath, [MAIN], {
+  // The node flags `npm start` and the Docker image use (server/src/runtime/node-flags.ts says why).
+  const child = spawn(process.execPath, ['--v8-pool-size=0', MAIN], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
