@@ -214,6 +214,9 @@ describe('Http1Pool', () => {
     ['a control character in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x01b\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['a non-HTTP status line', 'SMTP 220 hello\r\n\r\n', 'HPE_INVALID_CONSTANT'],
     ['a short status code', 'HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_CONSTANT'],
+    ['a short status code ending the head', 'HTTP/1.1 20\r\n\r\n', 'HPE_INVALID_CONSTANT'],
+    ['junk after a chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 zz\r\nabc\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+    ['eleven interim answers', 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(11) + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'UND_ERR_INFO'],
     ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'HPE_INVALID_CHUNK_SIZE'],
     ['chunk data without its CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n', 'HPE_STRICT'],
     ['a head over 16 KiB', `HTTP/1.1 200 OK\r\n${'X-Big: ' + 'a'.repeat(17_000)}\r\nContent-Length: 0\r\n\r\n`, 'UND_ERR_HEADERS_OVERFLOW'],
@@ -231,6 +234,8 @@ describe('Http1Pool', () => {
     expect(await failure(call(p, { path: '/a b' }))).toBe('UND_ERR_INVALID_ARG');
     expect(await failure(call(p, { headers: ['transfer-encoding', 'chunked'] }))).toBe('UND_ERR_INVALID_ARG');
     expect(await failure(call(p, { body: Buffer.from('abc'), headers: ['content-length', '5'] }))).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    expect(await failure(call(p, { body: null, headers: ['content-length', '5'] }))).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    expect(await failure(call(p, { body: Buffer.from('abc'), headers: ['content-length', '3', 'Content-Length', '3'] }))).toBe('UND_ERR_INVALID_ARG');
     expect(up.requests).toHaveLength(0);
   });
 
@@ -302,6 +307,46 @@ describe('Http1Pool', () => {
       await h.promise;
     }
     expect(up.requests.map((x) => x.conn)).toEqual([0, 0]);
+  });
+
+  it('fails a stream body longer or shorter than its Content-Length, and lets go of a body the answer came before', async () => {
+    const up = await upstream((s) => s.write(OK('')));
+    const p = pool(up);
+    const long = Readable.from([Buffer.from('abcdef')]);
+    expect(await failure(call(p, { method: 'PUT', headers: ['host', 'h', 'content-length', '4'], body: long }))).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    const short = Readable.from([Buffer.from('ab')]);
+    expect(await failure(call(p, { method: 'PUT', headers: ['host', 'h', 'content-length', '4'], body: short }))).toBe('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    // An upstream that refuses at once (413) while the client is still uploading.
+    const early = await upstream(() => undefined);
+    early.server.removeAllListeners('connection');
+    early.server.on('connection', (sock) => sock.once('data', () => sock.end('HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n')));
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from('first'));
+    const r = await call(pool(early), { method: 'PUT', headers: ['host', 'h'], body }).promise;
+    expect(r.status).toBe(413);
+    expect(body.listenerCount('data')).toBe(0);
+    expect(body.isPaused()).toBe(false);
+    body.push(null);
+  });
+
+  it('turns a handler\'s exception into that request\'s error instead of crashing, and closes the socket', async () => {
+    const up = await upstream((s) => s.write(OK('x')));
+    const p = pool(up);
+    const boom = new Error('handler bug');
+    const h = call(p, {}, { onHead: () => { throw boom; } });
+    await expect(h.promise).rejects.toBe(boom);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(p.stats.connected).toBe(0);
+  });
+
+  it('does not time out a paused handler: it waits for its client, not for the upstream', async () => {
+    const up = await upstream((s) => s.write(OK('0123456789')));
+    const p = pool(up);
+    let paused: Dispatcher.DispatchController | undefined;
+    const h = call(p, { headersTimeout: 200, bodyTimeout: 200 }, { onHead: (c) => { c.pause(); paused = c; } });
+    await new Promise((r) => setTimeout(r, 500));
+    paused!.resume();
+    expect((await h.promise).body).toBe('0123456789');
   });
 
   it('aborts with the caller\'s reason and closes that socket', async () => {

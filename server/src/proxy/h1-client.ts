@@ -62,8 +62,12 @@ export interface UpstreamDispatcher {
 const MAX_HEADER_SIZE = 16 * 1024;
 /** Longest chunk-size line (size, extensions) accepted. */
 const MAX_CHUNK_LINE = 4096;
+/** Interim (1xx) answers accepted before the final one. */
+const MAX_INTERIM = 10;
 /** Timeouts from this long on are checked by the pool's sweep, every SWEEP_MS, rather than by a timer each. */
 const COARSE_MIN_MS = 1000;
+/** undici's headersTimeout and bodyTimeout when unset. */
+const DEFAULT_TIMEOUT_MS = 300_000;
 const SWEEP_MS = 250;
 /** An upstream's Keep-Alive timeout hint is trusted minus this margin (undici uses 1 s as well). */
 const KEEP_ALIVE_MARGIN_MS = 1000;
@@ -107,6 +111,10 @@ class Exchange implements Dispatcher.DispatchController {
   /** The request head and body went out completely. */
   sent = false;
   head = '';
+  /** Content-Length of the request as sent, or -1 (chunked, or no body). */
+  declaredLength = -1;
+  /** Lets go of a request body still streaming when the exchange ends first. */
+  releaseBody: (() => void) | undefined = undefined;
   readonly isHead: boolean;
 
   constructor(
@@ -135,7 +143,12 @@ class Exchange implements Dispatcher.DispatchController {
     this.paused = false;
     const c = this.conn;
     if (c === undefined || this.done) return;
-    c.resumeParsing();
+    try {
+      c.resumeParsing();
+    } catch (e) {
+      c.crashed(e);
+      return;
+    }
     if (!this.paused && !c.dead) c.socket.resume();
   }
 }
@@ -150,8 +163,9 @@ class Conn {
   /** The answer is complete but its handler paused: its trailers, for the end delivered on resume. */
   private endDeferred: IncomingHttpHeaders | undefined = undefined;
   private state = S_HEAD;
-  /** Head bytes received so far, when the head spans several reads. */
-  private headPart: Buffer | undefined = undefined;
+  /** Pieces of a head that spans several reads, and their total length. */
+  private headParts: Buffer[] | undefined = undefined;
+  private headLength = 0;
   /** Bytes left in the body (S_LENGTH) or the current chunk (S_CHUNK_DATA). */
   private remaining = 0;
   /** Partial chunk-size or trailer line, when it spans reads. */
@@ -173,6 +187,8 @@ class Conn {
   private idleTimer: NodeJS.Timeout | undefined = undefined;
   private idleTimerMs = 0;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** Interim answers read for the current request. */
+  private interim = 0;
   /** The head readHead just parsed (kept in fields: no result object per answer). */
   private hStatus = 0;
   private hHeaders: IncomingHttpHeaders | undefined = undefined;
@@ -208,6 +224,8 @@ class Conn {
     this.keepAlive = true;
     this.reusable = false;
     this.endDeferred = undefined;
+    this.interim = 0;
+    this.headParts = undefined;
     const s = this.socket;
     if (s.isPaused()) s.resume();
     const body = ex.opts.body;
@@ -228,21 +246,35 @@ class Conn {
   }
 
   private requestSent(ex: Exchange): void {
+    if (ex.done || this.ex !== ex) return;
     ex.sent = true;
     ex.handler.onRequestSent?.();
     // The read timeout runs from the end of the request (Kong's read_timeout: between two reads).
-    if (this.ex === ex && !ex.done) this.armIo(ex.opts.headersTimeout);
+    if (this.ex === ex && !ex.done) this.armIo(timeoutOf(ex.opts.headersTimeout));
   }
 
+  /**
+   * Streams a request body: chunked when no length was declared, otherwise exactly the declared bytes (more
+   * or fewer fail the request, as undici's length check does). When the exchange ends first (an early answer,
+   * a failure), the body is let go: listeners off and flowing, so the client can finish its upload.
+   */
   private streamBody(ex: Exchange, body: Readable): void {
     const s = this.socket;
-    const chunked = !/\r\ncontent-length:/i.test(ex.head);
+    const declared = ex.declaredLength;
+    let sent = 0;
+    let waiting = false;
+    const onDrain = (): void => {
+      waiting = false;
+      body.resume();
+    };
     const onData = (chunk: Buffer | string): void => {
       if (ex.done || this.ex !== ex) return;
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (b.length === 0) return;
+      sent += b.length;
+      if (declared >= 0 && sent > declared) return ex.abort(err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header'));
       let ok: boolean;
-      if (chunked) {
+      if (declared < 0) {
         s.cork();
         s.write(b.length.toString(16) + '\r\n', 'latin1');
         s.write(b);
@@ -250,33 +282,41 @@ class Conn {
         s.uncork();
       } else ok = s.write(b);
       ex.handler.onBodySent?.(b);
-      if (!ok) {
+      if (!ok && !waiting && !ex.done) {
+        waiting = true;
         body.pause();
-        s.once('drain', () => body.resume());
+        s.once('drain', onDrain);
       }
     };
-    const cleanup = (): void => {
+    const release = (): void => {
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('error', onError);
       body.off('close', onClose);
+      s.off('drain', onDrain);
+      ex.releaseBody = undefined;
     };
     const onEnd = (): void => {
-      cleanup();
+      release();
       if (ex.done || this.ex !== ex) return;
-      if (chunked) s.write(LAST_CHUNK);
+      if (declared >= 0 && sent !== declared) return ex.abort(err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header'));
+      if (declared < 0) s.write(LAST_CHUNK);
       this.requestSent(ex);
     };
     const onError = (e: Error): void => {
-      cleanup();
+      release();
       ex.abort(e);
     };
     const onClose = (): void => {
       // Closed without 'end': the client went away mid-body.
-      cleanup();
+      release();
       if (!ex.sent) ex.abort(err('UND_ERR_ABORTED', 'request body stream closed before its end'));
     };
     if (body.readableEnded) return onEnd();
+    ex.releaseBody = () => {
+      release();
+      if (!body.destroyed) body.resume();
+    };
     body.on('data', onData);
     body.on('end', onEnd);
     body.on('error', onError);
@@ -326,6 +366,8 @@ class Conn {
   private ioTimedOut(): void {
     const ex = this.ex;
     if (!this.ioArmed || ex === undefined || ex.done) return;
+    // A paused handler is waiting for its client (or a plugin), not for the upstream: as undici, no timeout.
+    if (ex.paused) return this.touchIo();
     this.pool.fail(
       ex,
       this.state === S_HEAD ? err('UND_ERR_HEADERS_TIMEOUT', 'Headers Timeout Error') : err('UND_ERR_BODY_TIMEOUT', 'Body Timeout Error'),
@@ -384,7 +426,25 @@ class Conn {
       this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
       return;
     }
-    this.parse(chunk);
+    try {
+      this.parse(chunk);
+    } catch (e) {
+      // A handler threw (undici does the same): the exchange fails with it and the socket is not reused.
+      this.crashed(e);
+    }
+  }
+
+  /** An exception out of a handler callback: fail what is in flight with it, close the socket. */
+  crashed(e: unknown): void {
+    const ex = this.ex;
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.destroy();
+    if (ex === undefined || ex.done) return;
+    try {
+      this.pool.fail(ex, error);
+    } catch {
+      // The handler's error callback threw as well: nothing is left to tell.
+    }
   }
 
   private onEnd(): void {
@@ -526,9 +586,10 @@ class Conn {
         if (d === -1) break;
         size = size * 16 + d;
       }
-      // Digits, then nothing, or optional whitespace and extensions (ignored).
-      const rest = text.charCodeAt(i);
-      if (i === 0 || i > 13 || (i < text.length && rest !== 59 && rest !== 32 && rest !== 9)) {
+      // Digits, then nothing, or optional whitespace and `;` extensions (ignored, but no control characters).
+      let j = i;
+      while (j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
+      if (i === 0 || i > 13 || (j < text.length && text.charCodeAt(j) !== 59) || !isFieldText(text, j, text.length)) {
         this.bad(ex, 'HPE_INVALID_CHUNK_SIZE', 'invalid chunk size');
         return buf.length;
       }
@@ -562,34 +623,58 @@ class Conn {
 
   /** Reads the head from `off`; returns the offset after it (or the buffer's end while it is incomplete). */
   private parseHead(ex: Exchange, buf: Buffer, off: number): number {
-    let data = buf;
-    let start = off;
-    let searchFrom = off;
-    const part = this.headPart;
-    if (part !== undefined) {
-      data = Buffer.concat([part, buf.subarray(off)]);
-      start = 0;
-      searchFrom = Math.max(0, part.length - 3);
-    }
     const maxHead = this.pool.maxHeaderSize;
-    const endIdx = data.indexOf(HEAD_END, searchFrom);
-    if (endIdx === -1) {
-      if (data.length - start > maxHead) {
-        this.headPart = undefined;
+    const parts = this.headParts;
+    if (parts === undefined) {
+      const endIdx = buf.indexOf(HEAD_END, off);
+      if (endIdx === -1) {
+        if (buf.length - off > maxHead) {
+          this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
+          return buf.length;
+        }
+        // The head continues in later reads: keep its pieces (copied: small reads come out of shared slabs).
+        this.headParts = [Buffer.from(buf.subarray(off))];
+        this.headLength = buf.length - off;
+        return buf.length;
+      }
+      if (endIdx - off > maxHead) {
         this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
         return buf.length;
       }
-      this.headPart = start === 0 && data !== buf ? data : Buffer.from(data.subarray(start));
+      return this.headDone(ex, buf.toString('latin1', off, endIdx), endIdx + 4);
+    }
+    // Only the new bytes are searched, with the last three bytes before them for an end that straddles.
+    const prev = parts[parts.length - 1]!;
+    const seamLen = Math.min(3, this.headLength);
+    const seam = seamLen <= prev.length ? prev.subarray(prev.length - seamLen) : Buffer.concat(parts).subarray(this.headLength - seamLen);
+    const window = Buffer.concat([seam, buf.subarray(off, Math.min(buf.length, off + maxHead + 4))]);
+    const at = window.indexOf(HEAD_END);
+    if (at === -1) {
+      this.headLength += buf.length - off;
+      if (this.headLength > maxHead) {
+        this.headParts = undefined;
+        this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
+        return buf.length;
+      }
+      parts.push(Buffer.from(buf.subarray(off)));
       return buf.length;
     }
-    this.headPart = undefined;
-    if (endIdx - start > maxHead) {
+    // Bytes of `buf` that belong to the head (up to the end of its blank line).
+    const taken = at + 4 - seamLen;
+    this.headParts = undefined;
+    const headBytes = this.headLength + taken - 4;
+    if (headBytes > maxHead) {
       this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
       return buf.length;
     }
-    // Offset in `buf` just past the head.
-    const consumed = part !== undefined ? endIdx + 4 - part.length + off : endIdx + 4;
-    if (!this.readHead(ex, data.toString('latin1', start, endIdx))) return buf.length;
+    parts.push(buf.subarray(off, off + taken));
+    return this.headDone(ex, Buffer.concat(parts).toString('latin1', 0, headBytes), off + taken);
+  }
+
+  /** A complete head (without its blank line) ending at `consumed` in the current read. */
+  private headDone(ex: Exchange, head: string, consumed: number): number {
+    // After a refusal the exchange is done, so parsing stops whatever offset is returned.
+    if (!this.readHead(ex, head)) return consumed;
     this.touchIo();
     const status = this.hStatus;
     const headers = this.hHeaders!;
@@ -597,11 +682,16 @@ class Conn {
     this.hHeaders = undefined;
     if (status < 200) {
       // Interim answers (100 Continue, 103 Early Hints) are reported and skipped; the final one follows.
+      if (++this.interim > MAX_INTERIM) {
+        this.bad(ex, 'UND_ERR_INFO', 'too many interim (1xx) answers');
+        return consumed;
+      }
       ex.handler.onResponseStart?.(ex, status, headers, message);
       return consumed;
     }
     ex.handler.onResponseStart?.(ex, status, headers, message);
     if (ex.done) return consumed;
+    if (this.state !== S_HEAD && ex.opts.bodyTimeout !== ex.opts.headersTimeout) this.armIo(timeoutOf(ex.opts.bodyTimeout));
     if (this.state === S_LENGTH && this.remaining === 0) this.state = S_HEAD;
     if (this.state === S_HEAD) this.finish(ex, EMPTY_TRAILERS);
     return consumed;
@@ -613,7 +703,7 @@ class Conn {
     if (firstEnd === -1) firstEnd = head.length;
     // HTTP/1.1 or HTTP/1.0, a space, three digits, then the end or a space and a reason.
     const http10 = head.startsWith('HTTP/1.0 ');
-    if ((!http10 && !head.startsWith('HTTP/1.1 ')) || (firstEnd > 12 && head.charCodeAt(12) !== 32)) {
+    if ((!http10 && !head.startsWith('HTTP/1.1 ')) || firstEnd < 12 || (firstEnd > 12 && head.charCodeAt(12) !== 32)) {
       this.bad(ex, 'HPE_INVALID_CONSTANT', 'invalid HTTP status line');
       return false;
     }
@@ -717,6 +807,7 @@ class Conn {
   /** The answer ended: the handler gets its end, the socket goes back to the pool or is closed. */
   private complete(ex: Exchange, trailers: IncomingHttpHeaders): void {
     ex.done = true;
+    ex.releaseBody?.();
     ex.conn = undefined;
     this.ex = undefined;
     this.ioArmed = false;
@@ -753,9 +844,14 @@ function sweepPool(p: Http1Pool): void {
   p.sweep();
 }
 
+/** undici's reading of a timeout option: unset is 300 s, 0 is none. */
+function timeoutOf(ms: number | null | undefined): number {
+  return ms === undefined || ms === null ? DEFAULT_TIMEOUT_MS : ms;
+}
+
 /** A non-negative decimal integer in s[from, to), or -1. */
 function parseDigits(s: string, from: number, to: number): number {
-  if (to <= from || to - from > 15) return -1;
+  if (to <= from || to - from > 15 || to > s.length) return -1;
   let n = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i) - 48;
@@ -864,6 +960,7 @@ class HeadWriter {
       return true;
     }
     if (n === 14 && name.toLowerCase() === 'content-length') {
+      if (this.length !== -1) return this.fail('duplicate content-length header');
       this.length = parseDigits(v, 0, v.length);
       if (this.length < 0) return this.fail('invalid content-length header');
     } else if (n === 17 && name.toLowerCase() === 'transfer-encoding') return this.fail('invalid transfer-encoding header');
@@ -900,7 +997,8 @@ export class Http1Pool implements UpstreamDispatcher {
   constructor(private readonly o: Http1PoolOptions) {
     this.maxHeaderSize = o.maxHeaderSize ?? MAX_HEADER_SIZE;
     this.keepAliveTimeout = o.keepAliveTimeout;
-    this.hostHeader = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
+    const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+    this.hostHeader = o.port === 80 ? host : `${host}:${o.port}`;
   }
 
   /** Sockets open (connecting, busy or idle) and requests waiting for one. */
@@ -956,6 +1054,8 @@ export class Http1Pool implements UpstreamDispatcher {
     w.fields = '';
     const body = ex.opts.body;
     if (body === null || body === undefined) {
+      // A declared length without its bytes would make the next request on the socket read as this body.
+      if (length > 0) return err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header');
       if (length === -1 && methodExpectsPayload(method)) head += 'content-length: 0\r\n';
     } else if (typeof body === 'string' || body instanceof Uint8Array) {
       const n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
@@ -965,6 +1065,7 @@ export class Http1Pool implements UpstreamDispatcher {
       if (length === -1) head += 'transfer-encoding: chunked\r\n';
     } else return err('UND_ERR_INVALID_ARG', 'unsupported request body');
     ex.head = head + '\r\n';
+    ex.declaredLength = length;
     return undefined;
   }
 
@@ -981,6 +1082,7 @@ export class Http1Pool implements UpstreamDispatcher {
   fail(ex: Exchange, e: Error): void {
     if (ex.done) return;
     ex.done = true;
+    ex.releaseBody?.();
     const c = ex.conn;
     if (c !== undefined) c.detach(ex);
     else {
@@ -1026,6 +1128,7 @@ export class Http1Pool implements UpstreamDispatcher {
   /** A socket closed: forget it, and open another for a waiting request. */
   closed(c: Conn): void {
     this.all.delete(c);
+    if (this.all.size === 0) this.stopSweep();
     const i = this.idleConns.indexOf(c);
     if (i !== -1) this.idleConns.splice(i, 1);
     if (this.queue.length > 0 && this.all.size < this.o.connections) {
