@@ -153,6 +153,56 @@ class Exchange implements Dispatcher.DispatchController {
   }
 }
 
+/**
+ * One of a socket's timeouts. Long ones (the usual 60 s) are deadlines the pool's sweep checks every SWEEP_MS,
+ * so a request costs a clock read instead of a timer re-inserted into Node's timer list (undici's fast timers
+ * make the same trade); short ones keep a timer of their own for precision.
+ */
+class Deadline {
+  /** The current timeout is checked by the sweep (`at`), not by the timer. */
+  coarse = false;
+  private at = 0;
+  private ms = 0;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private timerMs = 0;
+
+  constructor(
+    private readonly fire: (c: Conn) => void,
+    private readonly conn: Conn,
+  ) {}
+
+  arm(ms: number, pool: Http1Pool): void {
+    this.ms = ms;
+    if (ms >= COARSE_MIN_MS) {
+      this.coarse = true;
+      this.at = performance.now() + ms;
+      pool.sweepSoon();
+      return;
+    }
+    this.coarse = false;
+    if (this.timer === undefined || this.timerMs !== ms) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = setTimeout(this.fire, ms, this.conn);
+      this.timer.unref();
+      this.timerMs = ms;
+    } else this.timer.refresh();
+  }
+
+  /** Starts the same timeout over. */
+  touch(): void {
+    if (this.coarse) this.at = performance.now() + this.ms;
+    else this.timer?.refresh();
+  }
+
+  due(now: number): boolean {
+    return this.coarse && now >= this.at;
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+}
+
 /** One socket and the parser state of the answer it is reading. */
 class Conn {
   readonly socket: Socket;
@@ -176,16 +226,9 @@ class Conn {
   private keepAlive = true;
   /** Idle time allowed by this socket's last answer (the upstream's hint, bounded by the pool's setting). */
   private idleMs: number;
-  private ioTimer: NodeJS.Timeout | undefined = undefined;
-  private ioTimerMs = 0;
-  private ioMs = 0;
   private ioArmed = false;
-  private ioCoarse = false;
-  private ioDeadline = 0;
-  private idleCoarse = false;
-  private idleDeadline = 0;
-  private idleTimer: NodeJS.Timeout | undefined = undefined;
-  private idleTimerMs = 0;
+  private readonly io = new Deadline(onIoTimeout, this);
+  private readonly idleDeadline = new Deadline(onIdleTimeout, this);
   private connectTimer: NodeJS.Timeout | undefined;
   /** Interim answers read for the current request. */
   private interim = 0;
@@ -324,43 +367,20 @@ class Conn {
     if (body.isPaused()) body.resume();
   }
 
-  /**
-   * Starts the read timeout. Long timeouts (the usual 60 s) are deadlines the pool's sweep checks every
-   * SWEEP_MS, so a request costs a clock read instead of a timer re-inserted into Node's timer list (undici's
-   * fast timers make the same trade); short ones keep a timer of their own for precision.
-   */
-  private armIo(ms: number | null | undefined): void {
-    if (ms === undefined || ms === null || ms <= 0) {
-      this.ioArmed = false;
-      return;
-    }
-    this.ioArmed = true;
-    this.ioMs = ms;
-    if (ms >= COARSE_MIN_MS) {
-      this.ioCoarse = true;
-      this.ioDeadline = performance.now() + ms;
-      this.pool.sweepSoon();
-      return;
-    }
-    this.ioCoarse = false;
-    if (this.ioTimer === undefined || this.ioTimerMs !== ms) {
-      if (this.ioTimer !== undefined) clearTimeout(this.ioTimer);
-      this.ioTimer = setTimeout(onIoTimeout, ms, this);
-      this.ioTimer.unref();
-      this.ioTimerMs = ms;
-    } else this.ioTimer.refresh();
+  /** Starts the read timeout (0: none). */
+  private armIo(ms: number): void {
+    this.ioArmed = ms > 0;
+    if (this.ioArmed) this.io.arm(ms, this.pool);
   }
 
   /** Bytes arrived: the read timeout starts over. */
   private touchIo(): void {
-    if (!this.ioArmed) return;
-    if (this.ioCoarse) this.ioDeadline = performance.now() + this.ioMs;
-    else this.ioTimer!.refresh();
+    if (this.ioArmed) this.io.touch();
   }
 
   /** The short-timeout timer fired (a stale one, from before a coarse deadline replaced it, does nothing). */
   ioTimerFired(): void {
-    if (!this.ioCoarse) this.ioTimedOut();
+    if (!this.io.coarse) this.ioTimedOut();
   }
 
   private ioTimedOut(): void {
@@ -376,8 +396,8 @@ class Conn {
 
   /** The pool's sweep: coarse read and idle deadlines past `now`. */
   sweep(now: number): void {
-    if (this.ioArmed && this.ioCoarse && now >= this.ioDeadline) this.ioTimedOut();
-    if (this.ex === undefined && this.idleCoarse && now >= this.idleDeadline) this.destroy();
+    if (this.ioArmed && this.io.due(now)) this.ioTimedOut();
+    if (this.ex === undefined && this.idleDeadline.due(now)) this.destroy();
   }
 
   connectTimedOut(): void {
@@ -387,26 +407,13 @@ class Conn {
     this.destroy();
   }
 
-  /** Back in the pool: closed after the idle time its last answer allows (coarse, as the read timeout). */
+  /** Back in the pool: closed after the idle time its last answer allows. */
   idle(): void {
-    const ms = this.idleMs;
-    if (ms >= COARSE_MIN_MS) {
-      this.idleCoarse = true;
-      this.idleDeadline = performance.now() + ms;
-      this.pool.sweepSoon();
-      return;
-    }
-    this.idleCoarse = false;
-    if (this.idleTimer === undefined || this.idleTimerMs !== ms) {
-      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(onIdleTimeout, ms, this);
-      this.idleTimer.unref();
-      this.idleTimerMs = ms;
-    } else this.idleTimer.refresh();
+    this.idleDeadline.arm(this.idleMs, this.pool);
   }
 
   idleTimedOut(): void {
-    if (this.ex === undefined && !this.idleCoarse) this.destroy();
+    if (this.ex === undefined && !this.idleDeadline.coarse) this.destroy();
   }
 
   destroy(): void {
@@ -464,8 +471,8 @@ class Conn {
   private onClose(): void {
     this.dead = true;
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    if (this.ioTimer !== undefined) clearTimeout(this.ioTimer);
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.io.clear();
+    this.idleDeadline.clear();
     this.eof = true;
     const ex = this.ex;
     if (ex !== undefined && !ex.done && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
