@@ -1,5 +1,6 @@
 // The resilience part of the proxy-plane protocol: what the in-process plane reads and purges, and what the
 // worker answers the control thread — passed through a real MessagePort, so it must survive structured clone.
+import { createServer } from 'node:http';
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConfigDocument } from '../config/schema.js';
@@ -232,5 +233,34 @@ describe('proxy plane: resilience protocol', () => {
     b.breaker.open();
     off();
     expect(await throughPort({ type: 'event', event: got[0] })).toEqual({ type: 'event', event: got[0] });
+  });
+});
+
+describe('proxy plane: upstream connections across config versions', () => {
+  it('keeps the keep-alive connection to a target the new version still uses', async () => {
+    let connections = 0;
+    const up = createServer((_req, res) => res.end('ok'));
+    up.on('connection', () => connections++);
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(up.address() as { port: number }).port}`;
+    const server = new ProxyServer({ trustedProxies: [], logger: pino({ level: 'silent' }) });
+    await server.listen('127.0.0.1', 0);
+    const port = server.address().port;
+    const doc = (...names: string[]) => checkedDocument({ services: [{ name: 's', url }], routes: names.map((name) => ({ name, service: 's', paths: [`/${name}`] })) });
+    try {
+      const p = plane(server);
+      await p.apply(doc('a'), 1);
+      expect((await send(port, '/a')).body).toBe('ok');
+      await p.apply(doc('a', 'b'), 2);
+      expect((await send(port, '/b')).body).toBe('ok');
+      p.prebuild(doc('a', 'b', 'c'));
+      await p.commitPrebuilt(3);
+      expect((await send(port, '/c')).body).toBe('ok');
+      expect(connections).toBe(1);
+    } finally {
+      await server.close(100);
+      up.closeAllConnections();
+      up.close();
+    }
   });
 });

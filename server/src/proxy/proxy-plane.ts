@@ -11,6 +11,7 @@ import type { PluginDefinition } from '../plugins/types.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { CredentialKeys } from '../auth/secrets.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
+import { PoolRegistry } from './upstream-pool.js';
 import type { UpstreamClientKind } from './h1-client.js';
 import { ProxyServer } from './proxy-server.js';
 import { listenerClientCas } from '../plugins/mtls-auth/listener-ca.js';
@@ -78,6 +79,11 @@ export class InProcessProxyPlane implements ProxyPlane {
     return this.metrics?.text() ?? Promise.resolve('');
   }
   private readonly liveListeners = new Set<LiveListener>();
+  /**
+   * Upstream pools shared by every snapshot this plane builds (reference-counted): a new config version keeps
+   * the warm keep-alive connections of the targets it still uses instead of opening them all again.
+   */
+  private readonly pools = new PoolRegistry();
   /** A snapshot built ahead of its commit (the worker's `prepare`), for apply() of the same document. */
   private prebuilt: { document: ConfigDocument; snapshot: Snapshot } | { document: ConfigDocument; error: unknown } | undefined;
   /** What apply() last swapped in; a discarded prebuild is undone by building it again. */
@@ -94,7 +100,7 @@ export class InProcessProxyPlane implements ProxyPlane {
   prebuild(document: ConfigDocument): void {
     this.dropPrebuilt();
     try {
-      this.prebuilt = { document, snapshot: buildSnapshot(document, this.plugins, { logger: this.logger }) };
+      this.prebuilt = { document, snapshot: buildSnapshot(document, this.plugins, { logger: this.logger, pools: this.pools }) };
     } catch (error) {
       this.prebuilt = { document, error };
     }
@@ -132,7 +138,7 @@ export class InProcessProxyPlane implements ProxyPlane {
     } else {
       // Overtaken (another version, or a discovery re-apply): its write's reload will send it in full.
       this.dropPrebuilt();
-      snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger });
+      snapshot = buildSnapshot(document, this.plugins, { version, logger: this.logger, pools: this.pools });
     }
     this.serving = { document, version };
     this.proxy.swap(snapshot);
