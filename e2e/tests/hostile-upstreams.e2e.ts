@@ -100,7 +100,7 @@ describe('hostile upstreams (real gateway, raw TCP upstream)', () => {
     expect(r.body).toBe('ok');
   });
 
-  it('an unsolicited 100 Continue is refused by the upstream client (undici): 502 problem+json, no hang', async () => {
+  it('an unsolicited 100 Continue is refused by the upstream client (as undici does): 502 problem+json, no hang', async () => {
     const r = await get('unsolicited-100');
     expect(r.status).toBe(502);
     expect(problemOf(r).code).toMatch(/^GW_ERR_UPSTREAM_/);

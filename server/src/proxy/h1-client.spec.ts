@@ -191,9 +191,9 @@ describe('Http1Pool', () => {
   });
 
   it('reports 1xx answers as interim and relays the final one', async () => {
-    const up = await upstream((s) => s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n' + OK('final')));
+    const up = await upstream((s) => s.write('HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n' + OK('final')));
     const r = await call(pool(up)).promise;
-    expect([r.interim, r.status, r.body]).toEqual([[100, 103], 200, 'final']);
+    expect([r.interim, r.status, r.body]).toEqual([[102, 103], 200, 'final']);
   });
 
   it('never reads bytes after a complete answer as the next request\'s answer (response smuggling)', async () => {
@@ -208,6 +208,8 @@ describe('Http1Pool', () => {
   it.each([
     ['Content-Length with Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
     ['conflicting Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
+    ['a repeated Content-Length, even the same', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
+    ['an unsolicited 100 Continue', 'HTTP/1.1 100 Continue\r\n\r\n' + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'UND_ERR_INFO'],
     ['a non-numeric Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
     ['obs-fold', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['a space before the colon', 'HTTP/1.1 200 OK\r\nX-A : 1\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
@@ -216,7 +218,7 @@ describe('Http1Pool', () => {
     ['a short status code', 'HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_CONSTANT'],
     ['a short status code ending the head', 'HTTP/1.1 20\r\n\r\n', 'HPE_INVALID_CONSTANT'],
     ['junk after a chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 zz\r\nabc\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
-    ['eleven interim answers', 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(11) + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'UND_ERR_INFO'],
+    ['eleven interim answers', 'HTTP/1.1 103 Early Hints\r\n\r\n'.repeat(11) + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'UND_ERR_INFO'],
     ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'HPE_INVALID_CHUNK_SIZE'],
     ['chunk data without its CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n', 'HPE_STRICT'],
     ['a head over 16 KiB', `HTTP/1.1 200 OK\r\n${'X-Big: ' + 'a'.repeat(17_000)}\r\nContent-Length: 0\r\n\r\n`, 'UND_ERR_HEADERS_OVERFLOW'],

@@ -728,6 +728,12 @@ class Conn {
       this.bad(ex, 'UND_ERR_INFO', 'unexpected 101 Switching Protocols');
       return false;
     }
+    // The gateway never sends Expect: 100-continue (it strips a client's), so a 100 is unsolicited: undici
+    // refuses it too, rather than guess what the upstream meant.
+    if (status === 100) {
+      this.bad(ex, 'UND_ERR_INFO', 'unsolicited 100 Continue');
+      return false;
+    }
     this.hStatus = status;
     this.hHeaders = headers;
     this.hMessage = firstEnd > 13 ? head.slice(13, firstEnd) : '';
@@ -751,14 +757,11 @@ class Conn {
     }
     let length = -1;
     if (cl !== undefined) {
-      const values = Array.isArray(cl) ? cl : [cl];
-      for (const x of values) {
-        const n = parseDigits(x, 0, x.length);
-        if (n < 0 || (length !== -1 && n !== length)) {
-          this.bad(ex, 'HPE_UNEXPECTED_CONTENT_LENGTH', 'invalid or conflicting Content-Length');
-          return false;
-        }
-        length = n;
+      // Repeated, even with the same value, is refused as llhttp refuses it.
+      length = Array.isArray(cl) ? -1 : parseDigits(cl, 0, cl.length);
+      if (length < 0) {
+        this.bad(ex, 'HPE_UNEXPECTED_CONTENT_LENGTH', 'invalid or repeated Content-Length');
+        return false;
       }
     }
     if (ex.isHead || status === 204 || status === 304) this.state = S_HEAD;
