@@ -24,6 +24,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { isToken, TCHAR } from './headers.js';
 
 /** GATEHOUSE_UPSTREAM_CLIENT: this client for clear-text HTTP/1.1 upstreams (the default), or undici's Pool. */
 export const UPSTREAM_CLIENTS = ['gatehouse', 'undici'] as const;
@@ -72,7 +73,6 @@ const SWEEP_MS = 250;
 /** An upstream's Keep-Alive timeout hint is trusted minus this margin (undici uses 1 s as well). */
 const KEEP_ALIVE_MARGIN_MS = 1000;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Header values undici refuses to send: anything but HTAB, visible ASCII, space and obs-text. */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Paths undici refuses to send (controls, space, beyond Latin-1). */
@@ -98,6 +98,10 @@ function methodExpectsPayload(m: string): boolean {
 
 function err(code: string, message: string): UpstreamClientError {
   return new UpstreamClientError(code, message);
+}
+
+function lengthMismatch(): UpstreamClientError {
+  return err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header');
 }
 
 /** One request: its handler's controller, from dispatch until the last callback. */
@@ -171,6 +175,11 @@ class Deadline {
     private readonly conn: Conn,
   ) {}
 
+  /** The own timer fired: a stale one, from before a coarse deadline replaced it, does nothing. */
+  timerFired(): void {
+    if (!this.coarse) this.fire(this.conn);
+  }
+
   arm(ms: number, pool: Http1Pool): void {
     this.ms = ms;
     if (ms >= COARSE_MIN_MS) {
@@ -182,7 +191,7 @@ class Deadline {
     this.coarse = false;
     if (this.timer === undefined || this.timerMs !== ms) {
       if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = setTimeout(this.fire, ms, this.conn);
+      this.timer = setTimeout(onDeadlineTimer, ms, this);
       this.timer.unref();
       this.timerMs = ms;
     } else this.timer.refresh();
@@ -315,7 +324,7 @@ class Conn {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (b.length === 0) return;
       sent += b.length;
-      if (declared >= 0 && sent > declared) return ex.abort(err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header'));
+      if (declared >= 0 && sent > declared) return ex.abort(lengthMismatch());
       let ok: boolean;
       if (declared < 0) {
         s.cork();
@@ -342,7 +351,7 @@ class Conn {
     const onEnd = (): void => {
       release();
       if (ex.done || this.ex !== ex) return;
-      if (declared >= 0 && sent !== declared) return ex.abort(err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header'));
+      if (declared >= 0 && sent !== declared) return ex.abort(lengthMismatch());
       if (declared < 0) s.write(LAST_CHUNK);
       this.requestSent(ex);
     };
@@ -378,12 +387,7 @@ class Conn {
     if (this.ioArmed) this.io.touch();
   }
 
-  /** The short-timeout timer fired (a stale one, from before a coarse deadline replaced it, does nothing). */
-  ioTimerFired(): void {
-    if (!this.io.coarse) this.ioTimedOut();
-  }
-
-  private ioTimedOut(): void {
+  ioTimedOut(): void {
     const ex = this.ex;
     if (!this.ioArmed || ex === undefined || ex.done) return;
     // A paused handler is waiting for its client (or a plugin), not for the upstream: as undici, no timeout.
@@ -397,7 +401,7 @@ class Conn {
   /** The pool's sweep: coarse read and idle deadlines past `now`. */
   sweep(now: number): void {
     if (this.ioArmed && this.io.due(now)) this.ioTimedOut();
-    if (this.ex === undefined && this.idleDeadline.due(now)) this.destroy();
+    if (this.idleDeadline.due(now)) this.idleTimedOut();
   }
 
   connectTimedOut(): void {
@@ -413,7 +417,7 @@ class Conn {
   }
 
   idleTimedOut(): void {
-    if (this.ex === undefined && !this.idleDeadline.coarse) this.destroy();
+    if (this.ex === undefined) this.destroy();
   }
 
   destroy(): void {
@@ -456,9 +460,7 @@ class Conn {
 
   private onEnd(): void {
     this.eof = true;
-    const ex = this.ex;
-    // Bytes held back for a paused exchange are parsed first (resume); the end is judged after them.
-    if (ex !== undefined && !ex.done && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
+    this.judgeEnd();
     this.destroy();
   }
 
@@ -474,8 +476,7 @@ class Conn {
     this.io.clear();
     this.idleDeadline.clear();
     this.eof = true;
-    const ex = this.ex;
-    if (ex !== undefined && !ex.done && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
+    this.judgeEnd();
     this.pool.closed(this);
   }
 
@@ -547,8 +548,8 @@ class Conn {
   private afterParse(leftover: boolean): void {
     const ex = this.ex;
     if (ex !== undefined && !ex.done) {
-      // Paused with the socket gone: the rest is parsed on resume, and the end of the stream judged then.
-      if (this.eof && this.pending === undefined && this.endDeferred === undefined) this.endOfStream(ex);
+      // Paused with the socket gone: the rest was parsed on resume, so the end of the stream is judged now.
+      if (this.eof) this.judgeEnd();
       return;
     }
     if (!this.reusable) {
@@ -560,8 +561,13 @@ class Conn {
     else this.pool.release(this);
   }
 
-  /** The upstream closed: the end of a close-delimited body, otherwise an answer cut short. */
-  private endOfStream(ex: Exchange): void {
+  /**
+   * The upstream closed: the end of a close-delimited body, otherwise an answer cut short. Bytes held back for
+   * a paused exchange, or its held end, come first (on resume, which judges again).
+   */
+  private judgeEnd(): void {
+    const ex = this.ex;
+    if (ex === undefined || ex.done || this.pending !== undefined || this.endDeferred !== undefined) return;
     if (this.state === S_UNTIL_CLOSE) {
       this.keepAlive = false;
       this.finish(ex, EMPTY_TRAILERS);
@@ -630,52 +636,40 @@ class Conn {
 
   /** Reads the head from `off`; returns the offset after it (or the buffer's end while it is incomplete). */
   private parseHead(ex: Exchange, buf: Buffer, off: number): number {
-    const maxHead = this.pool.maxHeaderSize;
     const parts = this.headParts;
+    // Where the blank line ends in `buf` (-1: not in it), and the head's length so far without that line.
+    let end: number;
+    let length: number;
     if (parts === undefined) {
-      const endIdx = buf.indexOf(HEAD_END, off);
-      if (endIdx === -1) {
-        if (buf.length - off > maxHead) {
-          this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
-          return buf.length;
-        }
-        // The head continues in later reads: keep its pieces (copied: small reads come out of shared slabs).
-        this.headParts = [Buffer.from(buf.subarray(off))];
-        this.headLength = buf.length - off;
-        return buf.length;
-      }
-      if (endIdx - off > maxHead) {
-        this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
-        return buf.length;
-      }
-      return this.headDone(ex, buf.toString('latin1', off, endIdx), endIdx + 4);
+      const at = buf.indexOf(HEAD_END, off);
+      end = at === -1 ? -1 : at + 4;
+      length = (at === -1 ? buf.length : at) - off;
+    } else {
+      // Only the new bytes are searched, with the last three bytes before them for an end that straddles.
+      const prev = parts[parts.length - 1]!;
+      const seamLen = Math.min(3, this.headLength);
+      const seam = seamLen <= prev.length ? prev.subarray(prev.length - seamLen) : Buffer.concat(parts).subarray(this.headLength - seamLen);
+      const at = Buffer.concat([seam, buf.subarray(off, Math.min(buf.length, off + this.pool.maxHeaderSize + 4))]).indexOf(HEAD_END);
+      end = at === -1 ? -1 : off + at + 4 - seamLen;
+      length = this.headLength + (at === -1 ? buf.length - off : end - off - 4);
     }
-    // Only the new bytes are searched, with the last three bytes before them for an end that straddles.
-    const prev = parts[parts.length - 1]!;
-    const seamLen = Math.min(3, this.headLength);
-    const seam = seamLen <= prev.length ? prev.subarray(prev.length - seamLen) : Buffer.concat(parts).subarray(this.headLength - seamLen);
-    const window = Buffer.concat([seam, buf.subarray(off, Math.min(buf.length, off + maxHead + 4))]);
-    const at = window.indexOf(HEAD_END);
-    if (at === -1) {
-      this.headLength += buf.length - off;
-      if (this.headLength > maxHead) {
-        this.headParts = undefined;
-        this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
-        return buf.length;
-      }
-      parts.push(Buffer.from(buf.subarray(off)));
-      return buf.length;
-    }
-    // Bytes of `buf` that belong to the head (up to the end of its blank line).
-    const taken = at + 4 - seamLen;
-    this.headParts = undefined;
-    const headBytes = this.headLength + taken - 4;
-    if (headBytes > maxHead) {
+    if (length > this.pool.maxHeaderSize) {
+      this.headParts = undefined;
       this.bad(ex, 'UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error');
       return buf.length;
     }
-    parts.push(buf.subarray(off, off + taken));
-    return this.headDone(ex, Buffer.concat(parts).toString('latin1', 0, headBytes), off + taken);
+    if (end === -1) {
+      // The head continues in later reads: keep its pieces (copied: small reads come out of shared slabs).
+      const piece = Buffer.from(buf.subarray(off));
+      if (parts === undefined) this.headParts = [piece];
+      else parts.push(piece);
+      this.headLength = length;
+      return buf.length;
+    }
+    this.headParts = undefined;
+    if (parts === undefined) return this.headDone(ex, buf.toString('latin1', off, end - 4), end);
+    parts.push(buf.subarray(off, end));
+    return this.headDone(ex, Buffer.concat(parts).toString('latin1', 0, length), end);
   }
 
   /** A complete head (without its blank line) ending at `consumed` in the current read. */
@@ -845,10 +839,13 @@ function onConnectTimeout(c: Conn): void {
   c.connectTimedOut();
 }
 function onIoTimeout(c: Conn): void {
-  c.ioTimerFired();
+  c.ioTimedOut();
 }
 function onIdleTimeout(c: Conn): void {
   c.idleTimedOut();
+}
+function onDeadlineTimer(d: Deadline): void {
+  d.timerFired();
 }
 function sweepPool(p: Http1Pool): void {
   p.sweep();
@@ -877,10 +874,6 @@ function keepAliveHint(v: string, max: number): number {
   if (m === null) return max;
   return Math.min(max, Number(m[1]) * 1000 - KEEP_ALIVE_MARGIN_MS);
 }
-
-/** RFC 9110 tchar, by character code. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 
 /** No control characters in s[from, to) but HTAB (obs-text, 0x80–0xff, is allowed as llhttp allows it). */
 function isFieldText(s: string, from: number, to: number): boolean {
@@ -961,7 +954,7 @@ class HeadWriter {
       return true;
     }
     const v = typeof value === 'string' ? value : String(value);
-    if (typeof name !== 'string' || !TOKEN.test(name)) return this.fail(`invalid header name ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !isToken(name)) return this.fail(`invalid header name ${JSON.stringify(name)}`);
     if (BAD_VALUE.test(v)) return this.fail(`invalid ${name} header`);
     const n = name.length;
     if (n === 4 && name.toLowerCase() === 'host') {
@@ -1048,7 +1041,7 @@ export class Http1Pool implements UpstreamDispatcher {
   /** The request line and fields, validated as undici validates them; an error for what must not be sent. */
   private buildHead(ex: Exchange): UpstreamClientError | undefined {
     const { method, path } = ex.opts;
-    if (typeof method !== 'string' || !TOKEN.test(method)) return err('UND_ERR_INVALID_ARG', 'invalid request method');
+    if (typeof method !== 'string' || !isToken(method)) return err('UND_ERR_INVALID_ARG', 'invalid request method');
     if (typeof path !== 'string' || path === '' || BAD_PATH.test(path)) return err('UND_ERR_INVALID_ARG', 'invalid request path');
     if (ex.opts.upgrade) return err('UND_ERR_INVALID_ARG', 'upgrade is not supported by this client');
     const w = headWriter;
@@ -1065,12 +1058,12 @@ export class Http1Pool implements UpstreamDispatcher {
     const body = ex.opts.body;
     if (body === null || body === undefined) {
       // A declared length without its bytes would make the next request on the socket read as this body.
-      if (length > 0) return err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header');
+      if (length > 0) return lengthMismatch();
       if (length === -1 && methodExpectsPayload(method)) head += 'content-length: 0\r\n';
     } else if (typeof body === 'string' || body instanceof Uint8Array) {
       const n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
       if (length === -1) head += `content-length: ${n}\r\n`;
-      else if (length !== n) return err('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'Request body length does not match content-length header');
+      else if (length !== n) return lengthMismatch();
     } else if (typeof (body as Readable).on === 'function') {
       if (length === -1) head += 'transfer-encoding: chunked\r\n';
     } else return err('UND_ERR_INVALID_ARG', 'unsupported request body');

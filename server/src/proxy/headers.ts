@@ -84,12 +84,25 @@ export function forwardedNode(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
-const FORWARDED_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** RFC 9110 tchar, by character code: 1 for the characters a token (a field name, a method) may hold. */
+export const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+/** An RFC 9110 token: one or more tchar. */
+export function isToken(s: string): boolean {
+  if (s === '') return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
 const FORWARDED_QUOTED = /["\\]/g;
 
 /** RFC 7239 values are tokens or quoted strings; a Host with a port (`:`) must be quoted. */
 export function forwardedValue(v: string): string {
-  return FORWARDED_TOKEN.test(v) ? v : `"${v.replace(FORWARDED_QUOTED, '\\$&')}"`;
+  return isToken(v) ? v : `"${v.replace(FORWARDED_QUOTED, '\\$&')}"`;
 }
 
 /**
