@@ -11,6 +11,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RequestContext, ResponseTap } from '../plugins/types.js';
+import type { Target } from '../proxy/balancer.js';
 import type { CompiledService } from '../proxy/snapshot.js';
 import { classifyUpstreamError } from '../proxy/upstream-pool.js';
 import { bodyExcerpt, diffBodies, diffHeaders, redact, selectHeaders, type Difference, type IgnorePaths, type ResponseSide } from './compare.js';
@@ -165,7 +166,7 @@ export class MirrorExchange implements ResponseTap {
   }
 
   /** The shadow's answer was read (or failed): record it, then compare when the primary is done too. */
-  private shadowSettled(call: ShadowCall, err: Error | undefined, t: { active: number; health: { reportStatus(s: number): void; reportFailure(k: 'connect' | 'timeout' | 'reset'): void } }, started: number): void {
+  private shadowSettled(call: ShadowCall, err: Error | undefined, t: Target, started: number): void {
     const s = this.s;
     if (call.status !== 0) {
       t.health.reportStatus(call.status);
