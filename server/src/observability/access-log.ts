@@ -196,6 +196,24 @@ export function isoNow(now = Date.now()): string {
   return secondPrefix + MILLIS[now - second * 1000]!;
 }
 
+/** Date.now() − performance.now(), and when it was taken (performance.now()). */
+let clockOffset = 0;
+let clockOffsetAt = -Infinity;
+
+/**
+ * The wall-clock time (ms) of a recent performance.now() time: a request's end, which its line is written
+ * up to a loop turn later (observers.ts). The offset is taken again once a second so that adjustments of
+ * the wall clock show in the log as they do in Date.now().
+ */
+export function wallClockOf(t: number): number {
+  if (!(t > 0)) return Date.now();
+  if (t - clockOffsetAt > 1000 || t < clockOffsetAt - 1000) {
+    clockOffsetAt = performance.now();
+    clockOffset = Date.now() - clockOffsetAt;
+  }
+  return Math.floor(clockOffset + t);
+}
+
 /** Formats lines; separate from the sinks so tests and the benchmark can call it alone. */
 export class AccessLineFormatter {
   private readonly mask: number;
@@ -214,7 +232,7 @@ export class AccessLineFormatter {
   format(r: ProxyRequest): string {
     const m = this.mask;
     let s = '{"type":"access"';
-    if (m & F_TIME) s += ',"time":"' + isoNow() + '"';
+    if (m & F_TIME) s += ',"time":"' + isoNow(wallClockOf(r.endedAt)) + '"';
     // Both ids need no escaping: a request id is a UUID or passed isWellFormedRequestId ([A-Za-z0-9._:-]),
     // a trace id is lower-case hex (parsed strictly or generated).
     if (m & F_REQUEST_ID) s += ',"request_id":"' + r.requestId + '"';

@@ -48,10 +48,13 @@ export interface ProxyHost {
  * Watches every request (observability/). `begin` runs once the request id and client address are known,
  * before any phase (a tracer decides sampling and sets `traceparent` upstream there); `end` runs once the
  * exchange is over, after the log plugins, with the timings below filled in. Neither may throw or block.
+ * An observer may hold `end` calls back (observers.ts batches them per loop turn); `endHeld` then makes
+ * them now, and the ProxyServer calls it once it has closed.
  */
 export interface RequestObserver {
   begin(req: ProxyRequest): void;
   end(req: ProxyRequest): void;
+  endHeld?(): void;
 }
 
 const kCtx = Symbol('gatehouse.ctx');

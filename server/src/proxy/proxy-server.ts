@@ -286,6 +286,8 @@ export class ProxyServer implements ProxyHost {
     await secureClosed;
     await this.current.close();
     await Promise.all([...this.retiring].map((s) => s.close()));
+    // The last requests' observers run now, before the caller closes the access log and the exporter.
+    this.observer?.endHeld?.();
   }
 
   stats(): { active: number; total: number; requests: number } {
