@@ -76,7 +76,7 @@ export class WorkerSpanTransport implements SpanTransport {
   ) {
     // Under the unit tests this module is the .ts source; Node strips the worker's types itself.
     const file = import.meta.url.endsWith('.ts') ? './span-exporter-worker.ts' : './span-exporter-worker.js';
-    this.worker = new Worker(new URL(file, import.meta.url), { workerData: { [EXPORTER_WORKER_KEY]: opts } });
+    this.worker = new Worker(new URL(file, import.meta.url), { name: 'gh-span-export', workerData: { [EXPORTER_WORKER_KEY]: opts } });
     // The exporter must not keep the proxy thread alive; shutdown flushes it explicitly.
     this.worker.unref();
     this.worker.on('message', (m: FromExporter) => {

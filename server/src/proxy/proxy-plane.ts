@@ -269,7 +269,8 @@ export class WorkerProxyPlane implements ProxyPlane {
   private readonly liveListeners = new Set<LiveListener>();
 
   constructor(data: ProxyWorkerData, logger: Logger) {
-    this.worker = new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData: data });
+    // A thread name of its own (top -H, /proc/<pid>/task/*/comm): the proxy's CPU can be told from the rest.
+    this.worker = new Worker(new URL('./proxy-worker.js', import.meta.url), { name: 'gh-proxy', workerData: data });
     this.worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'stats') {
         this.latest = msg.stats;
