@@ -15,7 +15,7 @@ node=${NODE_BIN:-node}
 . "$root/scripts/bench/lib.sh"
 start_bench_upstream
 pids=(); names=(); ports=(); hdrs=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "$upstream" ] && kill $upstream 2>/dev/null; }
+cleanup() { for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; [ -n "$upstream" ] && kill $upstream 2>/dev/null; }
 trap cleanup EXIT
 port=9240
 for entry in "$@"; do
@@ -33,7 +33,10 @@ threads=$(mktemp)
 thread_ticks() { for t in /proc/"$1"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done 2>/dev/null; }
 run() { # index seconds -> "requests cpu_ticks rps"
   local i=$1 h=(); [ -n "${hdrs[$i]}" ] && h=(-H "${hdrs[$i]}")
-  local c0 c1 out n
+  local c0 c1 out n j
+  # AB_FREEZE=1: the entries not measured are stopped (SIGSTOP) during the slice, so their timers and
+  # collectors cannot run on the shared core in the middle of another entry's slice.
+  if [ -n "${AB_FREEZE:-}" ]; then for j in "${!pids[@]}"; do if [ "$j" = "$i" ]; then kill -CONT "${pids[$j]}"; else kill -STOP "${pids[$j]}"; fi; done; fi
   [ -n "${AB_THREADS:-}" ] && thread_ticks "${pids[$i]}" >"$threads"
   c0=$(cpu "${pids[$i]}")
   out=$(taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$2s" "http://127.0.0.1:${ports[$i]}/bench/items?x=1" 2>&1)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# A/B CPU cost per request of two gateway configs loaded at the same time: both gateways on core 1, one
+# wrk each (on core 0, half the connections each), for `slices` slices. Whatever slows the machine in a
+# given second slows both alike, so their ratio holds still where ab-cpu.sh (one gateway at a time, in
+# turn) swung by ±10% between two identical gateways over 20 pairs. Prints each slice's CPU per request and
+# throughput, then the ratio of the totals (B/A) and the median of the per-slice ratios.
+# Usage: ab-together.sh [slice seconds] [slices] [connections per gateway] A=config.yaml[|VAR=value ...[|Header: value]] B=...
+# (entry syntax and BENCH_MAIN as in ab-cpu.sh).
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+slice=${1:-5}; slices=${2:-12}; conns=${3:-32}; shift 3
+node=${NODE_BIN:-node}
+# shellcheck source=lib.sh
+. "$root/scripts/bench/lib.sh"
+start_bench_upstream
+pids=(); names=(); ports=(); hdrs=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "$upstream" ] && kill $upstream 2>/dev/null; }
+trap cleanup EXIT
+port=9240
+for entry in "$@"; do
+  parse_entry "$entry"
+  main=$(echo "$extra" | grep -o 'BENCH_MAIN=[^ ]*' | cut -d= -f2)
+  env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
+    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" --v8-pool-size=0 "${main:-$root/server/dist/main.js}" >"/tmp/ab-$name.log" 2>&1 &
+  pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")
+  port=$((port + 10))
+done
+for p in "${ports[@]}"; do for _ in $(seq 1 300); do up "$p" && break; sleep 0.1; done; done
+out=$(mktemp -d)
+load() { # seconds -> one line per gateway: requests cpu_ticks non2xx
+  local i h c0=() c1=() w=()
+  for i in 0 1; do c0[$i]=$(cpu "${pids[$i]}"); done
+  for i in 0 1; do
+    h=(); [ -n "${hdrs[$i]}" ] && h=(-H "${hdrs[$i]}")
+    taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$1s" "http://127.0.0.1:${ports[$i]}/bench/items?x=1" >"$out/$i" 2>&1 &
+    w+=($!)
+  done
+  wait "${w[@]}"
+  for i in 0 1; do c1[$i]=$(cpu "${pids[$i]}"); done
+  for i in 0 1; do
+    echo "$(awk '/requests in/ {print $1}' "$out/$i") $((c1[i] - c0[i])) $(awk '/Non-2xx/ {print $NF}' "$out/$i")"
+  done
+}
+load 3 >/dev/null # warm-up
+results=$(mktemp)
+for k in $(seq 1 "$slices"); do
+  line="$k $(load "$slice" | tr '\n' ' ')"
+  echo "$line" >>"$results"
+  echo "$line" | awk -v t="$tck" -v s="$slice" -v a="${names[0]}" -v b="${names[1]}" '{
+    printf "slice %2d  %-8s %7.1f us/req %7.0f rps   %-8s %7.1f us/req %7.0f rps   cpu ratio %.3f%s\n", $1, a, $3/t*1e6/$2, $2/s, b, $5/t*1e6/$4, $4/s, ($5/$4)/($3/$2), ($6 $7 != "") ? "  (non-2xx!)" : "" }'
+done
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }
+m=$(awk '{ print ($5/$4)/($3/$2) }' "$results" | median)
+awk -v t="$tck" -v m="$m" -v a="${names[0]}" -v b="${names[1]}" '{ ra += $2; ca += $3; rb += $4; cb += $5 } END {
+  printf "%s %.1f us/req, %s %.1f us/req: %s/%s CPU per request %.3f (%+.1f%%) over all slices, median of slices %.3f (%+.1f%%)\n",
+    a, ca/t*1e6/ra, b, cb/t*1e6/rb, b, a, (cb/rb)/(ca/ra), ((cb/rb)/(ca/ra)-1)*100, m, (m-1)*100 }' "$results"
+rm -rf "$results" "$out"
