@@ -13,19 +13,7 @@ node=${NODE_BIN:-node}
 # shellcheck source=lib.sh
 . "$root/scripts/bench/lib.sh"
 start_bench_upstream
-pids=(); names=(); ports=(); hdrs=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "$upstream" ] && kill $upstream 2>/dev/null; }
-trap cleanup EXIT
-port=9240
-for entry in "$@"; do
-  parse_entry "$entry"
-  main=$(echo "$extra" | grep -o 'BENCH_MAIN=[^ ]*' | cut -d= -f2)
-  env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
-    GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" --v8-pool-size=0 "${main:-$root/server/dist/main.js}" >"/tmp/ab-$name.log" 2>&1 &
-  pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")
-  port=$((port + 10))
-done
-for p in "${ports[@]}"; do for _ in $(seq 1 300); do up "$p" && break; sleep 0.1; done; done
+start_entries "$@"
 out=$(mktemp -d)
 load() { # seconds -> one line per gateway: requests cpu_ticks non2xx
   local i h c0=() c1=() w=()

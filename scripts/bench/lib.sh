@@ -19,3 +19,26 @@ parse_entry() {
   case $extra in *'|'*) header=${extra#*|}; extra=${extra%%|*} ;; esac
   case $file in /*) ;; *) file=$root/scripts/bench/$file ;; esac
 }
+# The gateways of the A/B scripts: one per entry, on core 1, proxy ports 9240, 9250, … (admin +1), output in
+# /tmp/ab-<name>.log; `BENCH_MAIN=<main.js>` among an entry's variables runs that build. Sets pids, names,
+# ports and hdrs, stops the gateways (and the upstream start_bench_upstream started) on exit, and returns
+# once each one listens. Expects $node.
+stop_entries() {
+  local p
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+  [ -n "$upstream" ] && kill "$upstream" 2>/dev/null
+}
+start_entries() {
+  local port=9240 entry main p
+  pids=(); names=(); ports=(); hdrs=()
+  trap stop_entries EXIT
+  for entry in "$@"; do
+    parse_entry "$entry"
+    main=$(echo "$extra" | grep -o 'BENCH_MAIN=[^ ]*' | cut -d= -f2)
+    env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
+      GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_DEMO=false taskset -c 1 "$node" --v8-pool-size=0 "${main:-$root/server/dist/main.js}" >"/tmp/ab-$name.log" 2>&1 &
+    pids+=($!); names+=("$name"); ports+=($port); hdrs+=("$header")
+    port=$((port + 10))
+  done
+  for p in "${ports[@]}"; do for _ in $(seq 1 300); do up "$p" && break; sleep 0.1; done; done
+}
