@@ -20,14 +20,10 @@ start_entries "$@"
 threads=$(mktemp)
 thread_ticks() { for t in /proc/"$1"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done 2>/dev/null; }
 run() { # index seconds -> "requests cpu_ticks rps"
-  local i=$1 h=(); [ -n "${hdrs[$i]}" ] && h=(-H "${hdrs[$i]}")
-  local c0 c1 out n j
-  # AB_FREEZE=1: the entries not measured are stopped (SIGSTOP) during the slice, so their timers and
-  # collectors cannot run on the shared core in the middle of another entry's slice.
-  if [ -n "${AB_FREEZE:-}" ]; then for j in "${!pids[@]}"; do if [ "$j" = "$i" ]; then kill -CONT "${pids[$j]}"; else kill -STOP "${pids[$j]}"; fi; done; fi
+  local i=$1 c0 c1 out n
   [ -n "${AB_THREADS:-}" ] && thread_ticks "${pids[$i]}" >"$threads"
   c0=$(cpu "${pids[$i]}")
-  out=$(taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$2s" "http://127.0.0.1:${ports[$i]}/bench/items?x=1" 2>&1)
+  out=$(load_entry "$i" "$2")
   c1=$(cpu "${pids[$i]}")
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   # Ticks by thread name over the slice (a thread started during it counts from zero).
@@ -50,7 +46,6 @@ done
 ratios=$(awk '{
     for (j = 2; j <= NF; j += 4) { if ($j == 0) { ra = $(j+1); ca = $(j+2); sa = $(j+3) } else { rb = $(j+1); cb = $(j+2); sb = $(j+3) } }
     print (cb/rb)/(ca/ra), sb/sa }' "$results")
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }
 m=$(echo "$ratios" | awk '{print $1}' | median); q=$(echo "$ratios" | awk '{print $2}' | median)
 awk -v n="$pairs" -v m="$m" -v q="$q" -v a="${names[0]}" -v b="${names[1]}" 'BEGIN {
   printf "median of %d pairs: %s/%s CPU per request %.3f (%+.1f%%), requests/s %.3f (%+.1f%%)\n", n, b, a, m, (m-1)*100, q, (q-1)*100 }'

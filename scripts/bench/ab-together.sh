@@ -16,11 +16,10 @@ start_bench_upstream
 start_entries "$@"
 out=$(mktemp -d)
 load() { # seconds -> one line per gateway: requests cpu_ticks non2xx
-  local i h c0=() c1=() w=()
+  local i c0=() c1=() w=()
   for i in 0 1; do c0[$i]=$(cpu "${pids[$i]}"); done
   for i in 0 1; do
-    h=(); [ -n "${hdrs[$i]}" ] && h=(-H "${hdrs[$i]}")
-    taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$1s" "http://127.0.0.1:${ports[$i]}/bench/items?x=1" >"$out/$i" 2>&1 &
+    load_entry "$i" "$1" >"$out/$i" &
     w+=($!)
   done
   wait "${w[@]}"
@@ -37,7 +36,6 @@ for k in $(seq 1 "$slices"); do
   echo "$line" | awk -v t="$tck" -v s="$slice" -v a="${names[0]}" -v b="${names[1]}" '{
     printf "slice %2d  %-8s %7.1f us/req %7.0f rps   %-8s %7.1f us/req %7.0f rps   cpu ratio %.3f%s\n", $1, a, $3/t*1e6/$2, $2/s, b, $5/t*1e6/$4, $4/s, ($5/$4)/($3/$2), ($6 $7 != "") ? "  (non-2xx!)" : "" }'
 done
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }
 m=$(awk '{ print ($5/$4)/($3/$2) }' "$results" | median)
 awk -v t="$tck" -v m="$m" -v a="${names[0]}" -v b="${names[1]}" '{ ra += $2; ca += $3; rb += $4; cb += $5 } END {
   printf "%s %.1f us/req, %s %.1f us/req: %s/%s CPU per request %.3f (%+.1f%%) over all slices, median of slices %.3f (%+.1f%%)\n",

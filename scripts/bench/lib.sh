@@ -25,7 +25,7 @@ parse_entry() {
 # once each one listens. Expects $node.
 stop_entries() {
   local p
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   [ -n "$upstream" ] && kill "$upstream" 2>/dev/null
 }
 start_entries() {
@@ -42,3 +42,11 @@ start_entries() {
   done
   for p in "${ports[@]}"; do for _ in $(seq 1 300); do up "$p" && break; sleep 0.1; done; done
 }
+# wrk's output for entry <index> over <seconds> (on core 0, $conns connections, the entry's header).
+load_entry() {
+  local h=()
+  [ -n "${hdrs[$1]}" ] && h=(-H "${hdrs[$1]}")
+  taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$2s" "http://127.0.0.1:${ports[$1]}/bench/items?x=1" 2>&1
+}
+# The median of numbers, one per line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }
