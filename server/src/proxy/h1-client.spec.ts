@@ -369,6 +369,24 @@ describe('Http1Pool', () => {
     expect(up.connections).toBe(1);
   });
 
+  it('keeps hop-by-hop fields, and those Connection names, out of the headers it hands on', async () => {
+    const up = await upstream((s, _req, n) =>
+      s.write(
+        n === 0
+          ? 'HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: timeout=5\r\nX-Secret: s\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n'
+          : OK('k', 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n'),
+      ),
+    );
+    const p = pool(up);
+    const first = await call(p).promise;
+    expect(first.body).toBe('ok');
+    expect(first.headers).toEqual({ 'x-a': '1', 'x-b': '2' });
+    const second = await call(p).promise;
+    expect(second.headers).toEqual({ 'content-length': '1' });
+    // Both answers kept the connection open, as their Connection fields said.
+    expect(up.requests.map((x) => x.conn)).toEqual([0, 0]);
+  });
+
   it('does not keep a socket the upstream says it will close soon, nor one answered with Connection: close', async () => {
     const up = await upstream((s, _req, n) => s.write(OK('k', n === 0 ? 'Keep-Alive: timeout=1\r\n' : 'Connection: close\r\n')));
     const p = pool(up);

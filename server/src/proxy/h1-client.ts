@@ -24,7 +24,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { isToken, TCHAR } from './headers.js';
+import { connectionTokens, isToken, TCHAR } from './headers.js';
+
+/** Connection values that name no other field (lower-cased). */
+const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close']);
 
 /** GATEHOUSE_UPSTREAM_CLIENT: this client for clear-text HTTP/1.1 upstreams (the default), or undici's Pool. */
 export const UPSTREAM_CLIENTS = ['gatehouse', 'undici'] as const;
@@ -244,6 +247,7 @@ class Conn {
   /** The head readHead just parsed (kept in fields: no result object per answer). */
   private hStatus = 0;
   private hHeaders: IncomingHttpHeaders | undefined = undefined;
+  private readonly hop: HopFields = { connection: undefined, keepAlive: undefined, te: undefined };
   private hMessage = '';
   /** The upstream ended its side (or the socket closed). */
   private eof = false;
@@ -714,7 +718,8 @@ class Conn {
       return false;
     }
     const headers: IncomingHttpHeaders = {};
-    if (firstEnd < head.length && !parseFields(head, firstEnd + 2, headers)) {
+    const hop = clearHop(this.hop);
+    if (firstEnd < head.length && !parseFields(head, firstEnd + 2, headers, hop)) {
       this.bad(ex, 'HPE_INVALID_HEADER_TOKEN', 'invalid response header field');
       return false;
     }
@@ -735,15 +740,18 @@ class Conn {
       this.state = S_HEAD;
       return true;
     }
-    const conn = headers.connection;
+    const conn = hop.connection;
     if (conn !== undefined) {
-      const c = (Array.isArray(conn) ? conn.join(',') : conn).toLowerCase();
+      const c = conn.toLowerCase();
       if (c.includes('close')) this.keepAlive = false;
       else if (http10 && !c.includes('keep-alive')) this.keepAlive = false;
+      // The fields a Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
+      const named = PLAIN_CONNECTION.has(c) ? undefined : connectionTokens(conn);
+      if (named !== undefined) for (const t of named) delete headers[t];
     } else if (http10) this.keepAlive = false;
-    const ka = headers['keep-alive'];
-    this.idleMs = typeof ka === 'string' ? this.pool.keepAliveMs(ka) : this.pool.keepAliveTimeout;
-    const te = headers['transfer-encoding'];
+    const ka = hop.keepAlive;
+    this.idleMs = ka !== undefined ? this.pool.keepAliveMs(ka) : this.pool.keepAliveTimeout;
+    const te = hop.te;
     const cl = headers['content-length'];
     if (te !== undefined && cl !== undefined) {
       this.bad(ex, 'HPE_UNEXPECTED_CONTENT_LENGTH', 'Content-Length with Transfer-Encoding');
@@ -760,7 +768,7 @@ class Conn {
     }
     if (ex.isHead || status === 204 || status === 304) this.state = S_HEAD;
     else if (te !== undefined) {
-      const codings = (Array.isArray(te) ? te.join(',') : te).toLowerCase();
+      const codings = te.toLowerCase();
       const last = codings.slice(codings.lastIndexOf(',') + 1).trim();
       if (last === 'chunked') {
         this.state = S_CHUNK_SIZE;
@@ -885,11 +893,29 @@ function isFieldText(s: string, from: number, to: number): boolean {
 }
 
 /**
+ * The hop-by-hop fields of a response head that frame the answer on this connection. They are kept out of
+ * the headers object handed to the proxy, which would otherwise delete them: a deleted property turns a V8
+ * object into a dictionary, and every header the gateway adds, and Node's walk over them when it writes the
+ * head, would then go through hash lookups for the rest of the response.
+ */
+interface HopFields {
+  connection: string | undefined;
+  keepAlive: string | undefined;
+  te: string | undefined;
+}
+
+function clearHop(hop: HopFields): HopFields {
+  hop.connection = hop.keepAlive = hop.te = undefined;
+  return hop;
+}
+
+/**
  * CRLF-separated field lines from `from` to the end of `s` into a headers object (lower-case names, repeated
  * names as arrays), in one pass; false for a line llhttp would refuse: obs-fold, a name that is not a token
- * (whitespace before the colon included), a control character or bare LF in a value.
+ * (whitespace before the colon included), a control character or bare LF in a value. With `hop`, Connection,
+ * Keep-Alive and Transfer-Encoding go there instead (repeated ones joined with ", ").
  */
-function parseFields(s: string, from: number, out: IncomingHttpHeaders): boolean {
+function parseFields(s: string, from: number, out: IncomingHttpHeaders, hop?: HopFields): boolean {
   const o = out as Record<string, string | string[] | undefined>;
   const n = s.length;
   let i = from;
@@ -921,6 +947,20 @@ function parseFields(s: string, from: number, out: IncomingHttpHeaders): boolean
     }
     const value = s.slice(valueStart, valueEnd);
     const key = name.toLowerCase();
+    if (hop !== undefined && (key.length === 10 || key.length === 17)) {
+      if (key === 'connection') {
+        hop.connection = hop.connection === undefined ? value : `${hop.connection}, ${value}`;
+        continue;
+      }
+      if (key === 'keep-alive') {
+        hop.keepAlive = hop.keepAlive === undefined ? value : `${hop.keepAlive}, ${value}`;
+        continue;
+      }
+      if (key === 'transfer-encoding') {
+        hop.te = hop.te === undefined ? value : `${hop.te}, ${value}`;
+        continue;
+      }
+    }
     const prev = o[key];
     if (prev === undefined) o[key] = value;
     else if (typeof prev === 'string') o[key] = [prev, value];
