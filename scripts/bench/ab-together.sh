@@ -28,7 +28,10 @@ load() { # seconds -> one line per gateway: requests cpu_ticks non2xx
     echo "$(awk '/requests in/ {print $1}' "$out/$i") $((c1[i] - c0[i])) $(awk '/Non-2xx/ {print $NF}' "$out/$i")"
   done
 }
-load 3 >/dev/null # warm-up
+# Warm-up, not measured: V8's compiler threads spend about a second of the core in a gateway's first ~10 s
+# under load, more for a longer plugin pipeline, and per-request CPU keeps falling for ~20 s; a 3 s warm-up
+# charged that to the bigger entry. AB_WARMUP=<seconds> to change it.
+load "${AB_WARMUP:-15}" >/dev/null
 results=$(mktemp)
 for k in $(seq 1 "$slices"); do
   line="$k $(load "$slice" | tr '\n' ' ')"
