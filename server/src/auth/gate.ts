@@ -27,6 +27,7 @@ import type { ConsumerConfig } from '../config/schema.js';
 import { problem, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors/registry.js';
 import type { RequestContext } from '../plugins/types.js';
 import type { CredentialIndex } from './credential-index.js';
+import { GATEWAY_REQUEST_HEADERS } from '../proxy/headers.js';
 
 /** Plugin names that authenticate; the snapshot uses it to build each route's `auth` plan. */
 export const AUTH_PLUGIN_NAMES: ReadonlySet<string> = new Set(['key-auth', 'basic-auth', 'hmac-auth', 'jwt', 'oauth2-introspection', 'mtls-auth']);
@@ -118,7 +119,10 @@ export interface AuthGateOptions {
 
 export class AuthGate {
   private readonly names: IdentityHeaderNames;
-  /** The header names, flattened once for the strip loop. */
+  /**
+   * The header names begin() strips: the renamed ones only. The proxy drops a client's copies of the default
+   * names on every route (GATEWAY_REQUEST_HEADERS), and nothing that runs before the auth plugins sets them.
+   */
   private readonly headerList: readonly string[];
   private readonly anonymousConsumer: ConsumerConfig | undefined;
   private readonly challenge: string | undefined;
@@ -136,7 +140,7 @@ export class AuthGate {
       credential_identifier: n.credential_identifier.toLowerCase(),
       anonymous: n.anonymous.toLowerCase(),
     };
-    this.headerList = Object.values(this.names);
+    this.headerList = Object.values(this.names).filter((h) => !GATEWAY_REQUEST_HEADERS.has(h));
     this.challenge = opts.challenge;
     if (opts.anonymous !== undefined) {
       const c = opts.credentials?.consumer(opts.anonymous);

@@ -29,7 +29,11 @@ export class KeyBuilder {
     if (parts.includes('header') && !header) throw new Error('`limit_by: header` needs `header_name`');
     if (parts.includes('jwt_claim') && !claim) throw new Error('`limit_by: jwt_claim` needs `jwt_claim`');
     this.codes = Uint8Array.from(parts.map((p) => CODES[p]));
+    this.consumerOnly = parts.length > 0 && parts.every((p) => p === 'consumer');
   }
+
+  /** The identity depends on the consumer alone (a consumer's requests always share one identity). */
+  readonly consumerOnly: boolean;
 
   /**
    * The request's identity, e.g. `c=alice|r=orders`. Each part is tagged so that a consumer named like an

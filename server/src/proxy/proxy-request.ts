@@ -107,7 +107,8 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   private consumerResolved = false;
   private upSet: string[] | undefined = undefined;
   private upRemove: Set<string> | undefined = undefined;
-  private pendingResp: [string, string | string[] | undefined][] | undefined = undefined;
+  /** Response header edits made before the head exists: name, value (undefined: remove), … flat, no array per edit. */
+  private pendingResp: (string | string[] | undefined)[] | undefined = undefined;
   private earlyBody: string | Buffer | undefined = undefined;
   private hasBody = false;
   /** Set once a plugin called readBody: the body is then sent upstream from this buffer, not streamed. */
@@ -877,7 +878,10 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
 
   private applyPendingResponseHeaders(): void {
     const h = this.responseHeaders!;
-    for (const [name, value] of this.pendingResp!) {
+    const p = this.pendingResp!;
+    for (let i = 0; i < p.length; i += 2) {
+      const name = p[i] as string;
+      const value = p[i + 1];
       if (value === undefined) delete h[name];
       else h[name] = value;
     }
@@ -943,13 +947,13 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   setResponseHeader(name: string, value: string | string[]): void {
     const lc = name.toLowerCase();
     if (this.responseHeaders !== undefined && !this.headSent) this.responseHeaders[lc] = value;
-    else (this.pendingResp ??= []).push([lc, value]);
+    else (this.pendingResp ??= []).push(lc, value);
   }
 
   removeResponseHeader(name: string): void {
     const lc = name.toLowerCase();
     if (this.responseHeaders !== undefined && !this.headSent) delete this.responseHeaders[lc];
-    else (this.pendingResp ??= []).push([lc, undefined]);
+    else (this.pendingResp ??= []).push(lc, undefined);
   }
 
   respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void {
@@ -1025,7 +1029,7 @@ export class ProxyRequest implements GuardedExchange, Dispatcher.DispatchHandler
   }
 
   fail(code: ErrorCode, detail: string, headers?: OutgoingHttpHeaders): void {
-    if (headers) for (const k in headers) (this.pendingResp ??= []).push([k.toLowerCase(), headers[k] as string | string[]]);
+    if (headers) for (const k in headers) (this.pendingResp ??= []).push(k.toLowerCase(), headers[k] as string | string[]);
     this.sendProblem(code, detail);
   }
 

@@ -32,12 +32,14 @@ describe('key-auth', () => {
         { name: 'anon', service: 's', paths: ['/anon'] },
         { name: 'header-only', service: 's', paths: ['/header-only'] },
         { name: 'open', service: 's', paths: ['/open'] },
+        { name: 'renamed', service: 's', paths: ['/renamed'] },
       ],
       plugins: [
         { name: 'key-auth', route: 'r', config: {} },
         { name: 'key-auth', route: 'hidden', config: { key_names: ['x-api-key', 'key'], hide_credentials: true } },
         { name: 'key-auth', route: 'anon', config: { anonymous: 'guest' } },
         { name: 'key-auth', route: 'header-only', config: { key_in_query: false } },
+        { name: 'key-auth', route: 'renamed', config: { anonymous: 'guest', identity_headers: { consumer_username: 'X-User', consumer_groups: 'X-Groups' } } },
       ],
     });
   });
@@ -89,6 +91,20 @@ describe('key-auth', () => {
     expect(h['x-anonymous-consumer']).toBeUndefined();
     // The key is forwarded unless hide_credentials is on.
     expect(h.apikey).toBe(alice.plain);
+  });
+
+  it('drops client-sent copies of renamed identity headers, and of the default names it no longer sets', async () => {
+    const forged = { 'x-user': 'admin', 'x-groups': 'root', 'x-consumer-username': 'admin', 'x-consumer-groups': 'root' };
+    const h = (await send(gw.port, '/renamed', { headers: { apikey: alice.plain!, ...forged } })).json().headers;
+    expect(h['x-user']).toBe('alice');
+    expect(h['x-groups']).toBe('gold,beta');
+    expect(h['x-consumer-username']).toBeUndefined();
+    expect(h['x-consumer-groups']).toBeUndefined();
+    // Anonymous (no key): the consumer's own headers only, whatever the client sent.
+    const anon = (await send(gw.port, '/renamed', { headers: forged })).json().headers;
+    expect(anon['x-user']).toBe('guest');
+    expect(anon['x-groups']).toBeUndefined();
+    expect(anon['x-consumer-username']).toBeUndefined();
   });
 
   it('drops spoofed identity headers even when falling back to anonymous', async () => {

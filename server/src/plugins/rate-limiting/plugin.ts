@@ -7,6 +7,7 @@
  * name) and, being more specific, replaces the global instance there, while still enforcing the global
  * limit (inherit_global) so a client over the gateway-wide limit is stopped everywhere.
  */
+import type { ConsumerConfig } from '../../config/schema.js';
 import { definePlugin, type PluginDeps, type PluginHandler, type PluginLogger, type RequestContext } from '../types.js';
 import { problem, PROBLEM_CONTENT_TYPE } from '../../errors/registry.js';
 import { Decision, ttlMs, type WindowKind, type WindowSpec } from '../../limits/algorithms.js';
@@ -61,6 +62,11 @@ class RateLimiting implements PluginHandler {
   /** Units taken from Redis ahead of use (redis policy with `redis_lease` > 0); undefined otherwise. */
   private readonly leases: LeaseTable | undefined;
   private readonly policyHeader: string;
+  /**
+   * Counter keys of consumer-only limits, made once per consumer: a key concatenated per request is a new
+   * string that each Map lookup (lease, local counter) flattens and hashes again.
+   */
+  private readonly keyByConsumer: WeakMap<ConsumerConfig, string> | undefined;
   /** The global instance this override also enforces: undefined until looked up, null when none. */
   private parent: RateLimiting | null | undefined;
   private lastFaultLog = 0;
@@ -91,19 +97,33 @@ class RateLimiting implements PluginHandler {
     this.leases = leasing ? new LeaseTable(config.redis_lease_ms, (key, units) => batcher.giveBack(key, units)) : undefined;
     this.policyHeader = policyField(specs);
     this.parent = isGlobal || !config.inherit_global ? null : undefined;
+    this.keyByConsumer = keys.consumerOnly ? new WeakMap() : undefined;
+  }
+
+  /** The request's counter key: Redis's form for the `redis` policy, the local store's otherwise. */
+  private counterKey(ctx: RequestContext): string {
+    const cache = this.keyByConsumer;
+    const c = ctx.consumer;
+    if (cache === undefined || c === undefined) return this.makeKey(this.keys.identity(ctx));
+    let key = cache.get(c);
+    if (key === undefined) cache.set(c, (key = this.makeKey(this.keys.identity(ctx))));
+    return key;
+  }
+
+  private makeKey(id: string): string {
+    return this.config.policy !== 'local' ? this.redisPrefix + id + this.keySuffix : this.localPrefix + id;
   }
 
   access(ctx: RequestContext): void | Promise<void> {
     const parent = this.parent === undefined ? this.resolveParent() : this.parent;
-    const id = this.keys.identity(ctx);
+    const key = this.counterKey(ctx);
     let d: Decision;
     if (this.config.policy !== 'local') {
-      const key = this.redisPrefix + id + this.keySuffix;
       const leased = this.leases?.take(key, performance.now());
       if (leased === undefined) return this.accessRedis(ctx, key, parent);
       d = leased;
     } else {
-      d = this.backends.local.consume(this.localPrefix + id, this.specs, this.ttl, 1, this.decision);
+      d = this.backends.local.consume(key, this.specs, this.ttl, 1, this.decision);
       if (!d.allowed) return this.refuse(ctx, d);
     }
     // The inherited global limit is checked before this instance's headers are set, so a refusal by it
@@ -122,12 +142,9 @@ class RateLimiting implements PluginHandler {
 
   /** Runs this (global) instance's limits for an override; answers (429/503) itself and returns false when refused. */
   enforce(ctx: RequestContext): boolean | Promise<boolean> {
-    const id = this.keys.identity(ctx);
-    if (this.config.policy !== 'local') {
-      const key = this.redisPrefix + id + this.keySuffix;
-      return this.leases?.take(key, performance.now()) !== undefined || this.checkRedis(ctx, key);
-    }
-    const d = this.backends.local.consume(this.localPrefix + id, this.specs, this.ttl, 1, this.decision);
+    const key = this.counterKey(ctx);
+    if (this.config.policy !== 'local') return this.leases?.take(key, performance.now()) !== undefined || this.checkRedis(ctx, key);
+    const d = this.backends.local.consume(key, this.specs, this.ttl, 1, this.decision);
     if (d.allowed) return true;
     this.refuse(ctx, d);
     return false;
