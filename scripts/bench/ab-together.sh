@@ -5,7 +5,8 @@
 # turn) swung by ±10% between two identical gateways over 20 pairs. Prints each slice's CPU per request and
 # throughput, then the ratio of the totals (B/A) and the median of the per-slice ratios.
 # Usage: ab-together.sh [slice seconds] [slices] [connections per gateway] A=config.yaml[|VAR=value ...[|Header: value]] B=...
-# (entry syntax and BENCH_MAIN as in ab-cpu.sh).
+# (entry syntax and BENCH_MAIN as in ab-cpu.sh; `caddy=@caddy` for Caddy with one Go thread, e.g.
+# `ab-together.sh 3 12 32 gatehouse=plain.yaml caddy=@caddy`).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 slice=${1:-5}; slices=${2:-12}; conns=${3:-32}; shift 3
@@ -15,26 +16,13 @@ node=${NODE_BIN:-node}
 start_bench_upstream
 start_entries "$@"
 out=$(mktemp -d)
-load() { # seconds -> one line per gateway: requests cpu_ticks non2xx
-  local i c0=() c1=() w=()
-  for i in 0 1; do c0[$i]=$(cpu "${pids[$i]}"); done
-  for i in 0 1; do
-    load_entry "$i" "$1" >"$out/$i" &
-    w+=($!)
-  done
-  wait "${w[@]}"
-  for i in 0 1; do c1[$i]=$(cpu "${pids[$i]}"); done
-  for i in 0 1; do
-    echo "$(awk '/requests in/ {print $1}' "$out/$i") $((c1[i] - c0[i])) $(awk '/Non-2xx/ {print $NF}' "$out/$i")"
-  done
-}
 # Warm-up, not measured: V8's compiler threads spend about a second of the core in a gateway's first ~10 s
 # under load, more for a longer plugin pipeline, and per-request CPU keeps falling for ~20 s; a 3 s warm-up
 # charged that to the bigger entry. AB_WARMUP=<seconds> to change it.
-load "${AB_WARMUP:-15}" >/dev/null
+load_both "${AB_WARMUP:-15}" >/dev/null
 results=$(mktemp)
 for k in $(seq 1 "$slices"); do
-  line="$k $(load "$slice" | tr '\n' ' ')"
+  line="$k $(load_both "$slice" | tr '\n' ' ')"
   echo "$line" >>"$results"
   echo "$line" | awk -v t="$tck" -v s="$slice" -v a="${names[0]}" -v b="${names[1]}" '{
     printf "slice %2d  %-8s %7.1f us/req %7.0f rps   %-8s %7.1f us/req %7.0f rps   cpu ratio %.3f%s\n", $1, a, $3/t*1e6/$2, $2/s, b, $5/t*1e6/$4, $4/s, ($5/$4)/($3/$2), ($6 $7 != "") ? "  (non-2xx!)" : "" }'

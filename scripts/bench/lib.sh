@@ -1,4 +1,4 @@
-# Shared by cpu-per-request.sh and ab-cpu.sh (sourced; expects $root).
+# Shared by the benchmark scripts of this directory (sourced; expects $root).
 tck=$(getconf CLK_TCK)
 # CPU ticks (user + system, all threads) of a process so far.
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -20,7 +20,8 @@ parse_entry() {
   case $file in /*) ;; *) file=$root/scripts/bench/$file ;; esac
 }
 # The gateways of the A/B scripts: one per entry, on core 1, proxy ports 9240, 9250, … (admin +1), output in
-# /tmp/ab-<name>.log; `BENCH_MAIN=<main.js>` among an entry's variables runs that build. Sets pids, names,
+# /tmp/ab-<name>.log; `BENCH_MAIN=<main.js>` among an entry's variables runs that build. The entry
+# `caddy=@caddy` is Caddy instead (GOMAXPROCS=1, ../shared/bench/Caddyfile). Sets pids, names,
 # ports and hdrs, stops the gateways (and the upstream start_bench_upstream started) on exit, and returns
 # once each one listens. Expects $node.
 stop_entries() {
@@ -33,6 +34,12 @@ start_entries() {
   pids=(); names=(); ports=(); hdrs=()
   trap stop_entries EXIT
   for entry in "$@"; do
+    if [ "$entry" = "caddy=@caddy" ]; then
+      # The peer of ../shared/bench (Caddyfile, :9102), on core 1 with one Go thread, as run-peers.sh runs it.
+      GOMAXPROCS=1 taskset -c 1 caddy run --config "$root/../shared/bench/Caddyfile" --adapter caddyfile >/tmp/ab-caddy.log 2>&1 &
+      pids+=($!); names+=(caddy); ports+=(9102); hdrs+=("")
+      continue
+    fi
     parse_entry "$entry"
     main=$(echo "$extra" | grep -o 'BENCH_MAIN=[^ ]*' | cut -d= -f2)
     env GATEHOUSE_ACCESS_LOG=off $extra GATEWAY_CONFIG=$file GATEHOUSE_PROXY_LISTEN=127.0.0.1:$port GATEHOUSE_ADMIN_LISTEN=127.0.0.1:$((port + 1)) \
@@ -47,6 +54,21 @@ load_entry() {
   local h=()
   [ -n "${hdrs[$1]}" ] && h=(-H "${hdrs[$1]}")
   taskset -c 0 wrk "${h[@]}" -t1 -c"$conns" -d"$2s" "http://127.0.0.1:${ports[$1]}/bench/items?x=1" 2>&1
+}
+# Loads entries 0 and 1 at the same time for <seconds> (one wrk each); one line per entry: requests, CPU ticks
+# of its process over the load, then its non-2xx answers if it had any. Expects $out, a scratch directory.
+load_both() {
+  local i c0=() c1=() w=()
+  for i in 0 1; do c0[$i]=$(cpu "${pids[$i]}"); done
+  for i in 0 1; do
+    load_entry "$i" "$1" >"$out/$i" &
+    w+=($!)
+  done
+  wait "${w[@]}"
+  for i in 0 1; do c1[$i]=$(cpu "${pids[$i]}"); done
+  for i in 0 1; do
+    echo "$(awk '/requests in/ {print $1}' "$out/$i") $((c1[i] - c0[i])) $(awk '/Non-2xx/ {print $NF}' "$out/$i")"
+  done
 }
 # The median of numbers, one per line.
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }

@@ -6,6 +6,8 @@
 //                upstream, bare @fastify/http-proxy, the gateway with no plugins, the production pipeline
 //                (key-auth + redis rate limit not reached + metrics + access log to a file) and 10,000
 //                routes. Entries are interleaved round by round; the median round is reported.
+//   paired       production vs no plugins and 10,000 routes vs 1, both configs on core 1 at the same time
+//                (ab-together.sh), both orders: the ratios the rounds above cannot hold still.
 //   open loop    a fixed 1,000 requests/s (open-loop.c; latency from the scheduled time, so queueing is
 //                not hidden): p50/p99/p99.9 of nginx as a proxy, plain and production, each paired in one
 //                run with the direct upstream, and what each adds at p99.
@@ -225,6 +227,39 @@ const closed = entries.map((e) => {
 const by = (key) => closed.find((e) => e.key === key);
 const bare = closed.find((e) => e.port === 9106);
 
+// --- paired: two configs of the gateway on core 1 at once (ab-together.sh) ---
+
+// The rounds above load one entry after another, and this machine's speed moves by tens of percent between
+// them (the production row swung from 60% to 99% between rounds). The two targets that compare the gateway
+// with itself are measured again with both configs on core 1 at the same time, one wrk each, so a slow
+// second slows both; in both orders, since which one starts first still moves the ratio by a few percent.
+// A CPU-bound gateway alone on a core serves the inverse of its CPU per request.
+const PAIR_SLICES = quick ? 4 : 12;
+const pct = (a, b) => `${((a / b) * 100).toFixed(0)}%`;
+const pairedEntries = {
+  plain: 'plain=plain.yaml',
+  production: `prod=${productionFile}|GATEHOUSE_CREDENTIAL_PEPPER=${pepper} REDIS_URL=redis://127.0.0.1:${redisPort} GATEHOUSE_ACCESS_LOG=${path.join(tmp, 'access-paired.log')} GATEHOUSE_METRICS=true|apikey: ${apiKey}`,
+  routes: `routes=${manyFile}`,
+};
+/** CPU per request of `b` over `a`, loaded together. */
+function pairedRatio(a, b) {
+  const out = execFileSync('bash', [path.join(here, 'ab-together.sh'), '3', String(PAIR_SLICES), '32', a, b], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_BIN: node, AB_WARMUP: '15' },
+  });
+  const m = /CPU per request ([\d.]+) \(/.exec(out);
+  if (!m || out.includes('non-2xx!')) fail(`ab-together.sh ${a} ${b}: ${out.trim().split('\n').slice(-3).join(' | ')}`);
+  return Number(m[1]);
+}
+console.log(`paired: ${PAIR_SLICES} slices of 3 s, both configs on core 1 at once, both orders`);
+const paired = ['production', 'routes'].map((key) => {
+  const second = pairedRatio(pairedEntries.plain, pairedEntries[key]);
+  const first = 1 / pairedRatio(pairedEntries[key], pairedEntries.plain);
+  const mean = (first + second) / 2;
+  console.log(`  ${key} / plain CPU per request: ${second.toFixed(3)} (started second), ${first.toFixed(3)} (started first): throughput ${pct(1, mean)} of plain`);
+  return { key, second, first, mean };
+});
+
 // --- open loop ---
 
 // The instrument is a small C client (open-loop.c): a Node client's own p99 on this machine was 4–40 ms,
@@ -332,7 +367,6 @@ console.log(`  RSS ${rssBefore} → ${rssAfter} MiB`);
 
 // --- report ---
 
-const pct = (a, b) => `${((a / b) * 100).toFixed(0)}%`;
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const cpuModel = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
 const plain = by('plain');
@@ -353,6 +387,14 @@ const lines = [
   `| gatehouse / bare @fastify/http-proxy | ${(plain.rps / bare.rps).toFixed(2)}x | ≥ 1.5x |`,
   `| production pipeline / no plugins | ${pct(by('production').rps, plain.rps)} | ≥ 85% |`,
   `| ${ROUTES.toLocaleString('en')} routes / 1 route | ${pct(by('routes').rps, plain.rps)} | ≥ 90% |`,
+  '',
+  `## Paired (both configs on core 1 at once, one wrk each; ${PAIR_SLICES} slices of 3 s after a warm-up, both orders)`,
+  '',
+  'The rounds above run one entry after another and the machine drifts between them; these run both at the same time (scripts/bench/ab-together.sh). A CPU-bound gateway alone on a core serves the inverse of its CPU per request.',
+  '',
+  '| comparison | CPU per request, started second | started first | mean | throughput vs no plugins | target |',
+  '|---|---:|---:|---:|---:|---|',
+  ...paired.map((p) => `| ${p.key === 'production' ? 'production pipeline / no plugins' : `${ROUTES.toLocaleString('en')} routes / 1 route`} | ${p.second.toFixed(3)} | ${p.first.toFixed(3)} | ${p.mean.toFixed(3)} | ${pct(1, p.mean)} | ≥ ${p.key === 'production' ? 85 : 90}% |`),
   '',
   `## Open loop (fixed ${RATE} requests/s, ${OPEN_SECONDS} s after 2 s of warm-up; latency from the scheduled send time)`,
   '',
