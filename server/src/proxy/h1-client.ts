@@ -24,10 +24,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { connectionTokens, isToken, TCHAR } from './headers.js';
-
-/** Connection values that name no other field (lower-cased). */
-const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close']);
+import { isToken, stripConnectionNamed, TCHAR } from './headers.js';
 
 /** GATEHOUSE_UPSTREAM_CLIENT: this client for clear-text HTTP/1.1 upstreams (the default), or undici's Pool. */
 export const UPSTREAM_CLIENTS = ['gatehouse', 'undici'] as const;
@@ -745,9 +742,7 @@ class Conn {
       const c = conn.toLowerCase();
       if (c.includes('close')) this.keepAlive = false;
       else if (http10 && !c.includes('keep-alive')) this.keepAlive = false;
-      // The fields a Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
-      const named = PLAIN_CONNECTION.has(c) ? undefined : connectionTokens(conn);
-      if (named !== undefined) for (const t of named) delete headers[t];
+      stripConnectionNamed(headers, conn);
     } else if (http10) this.keepAlive = false;
     const ka = hop.keepAlive;
     this.idleMs = ka !== undefined ? this.pool.keepAliveMs(ka) : this.pool.keepAliveTimeout;
@@ -904,6 +899,11 @@ interface HopFields {
   te: string | undefined;
 }
 
+/** A repeated field's values as one list (RFC 9110 §5.3). */
+function joinField(prev: string | undefined, value: string): string {
+  return prev === undefined ? value : `${prev}, ${value}`;
+}
+
 function clearHop(hop: HopFields): HopFields {
   hop.connection = hop.keepAlive = hop.te = undefined;
   return hop;
@@ -949,15 +949,15 @@ function parseFields(s: string, from: number, out: IncomingHttpHeaders, hop?: Ho
     const key = name.toLowerCase();
     if (hop !== undefined && (key.length === 10 || key.length === 17)) {
       if (key === 'connection') {
-        hop.connection = hop.connection === undefined ? value : `${hop.connection}, ${value}`;
+        hop.connection = joinField(hop.connection, value);
         continue;
       }
       if (key === 'keep-alive') {
-        hop.keepAlive = hop.keepAlive === undefined ? value : `${hop.keepAlive}, ${value}`;
+        hop.keepAlive = joinField(hop.keepAlive, value);
         continue;
       }
       if (key === 'transfer-encoding') {
-        hop.te = hop.te === undefined ? value : `${hop.te}, ${value}`;
+        hop.te = joinField(hop.te, value);
         continue;
       }
     }

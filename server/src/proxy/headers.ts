@@ -63,13 +63,17 @@ export function connectionTokens(value: string | undefined): string[] | undefine
 /** Connection values that name no other header (almost every upstream's), so need no token split. */
 const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'Keep-Alive', 'close', 'Close']);
 
+/** Removes the fields a Connection value names (hop-by-hop too, RFC 9110 §7.6.1) from a response head. */
+export function stripConnectionNamed(h: IncomingHttpHeaders, conn: string): void {
+  if (PLAIN_CONNECTION.has(conn)) return;
+  const tokens = connectionTokens(conn);
+  if (tokens) for (const t of tokens) delete h[t];
+}
+
 /** Removes hop-by-hop headers, and those the upstream's Connection header names, from a response head. */
 export function stripResponseHopByHop(h: IncomingHttpHeaders): void {
   const conn = h.connection;
-  if (conn !== undefined && !(typeof conn === 'string' && PLAIN_CONNECTION.has(conn))) {
-    const tokens = connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
-    if (tokens) for (const t of tokens) delete h[t];
-  }
+  if (conn !== undefined) stripConnectionNamed(h, Array.isArray(conn) ? conn.join(',') : conn);
   for (const name of HOP_BY_HOP) if (h[name] !== undefined) delete h[name];
 }
 
