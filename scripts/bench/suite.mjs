@@ -236,10 +236,12 @@ const bare = closed.find((e) => e.port === 9106);
 // A CPU-bound gateway alone on a core serves the inverse of its CPU per request.
 const PAIR_SLICES = quick ? 4 : 12;
 const pct = (a, b) => `${((a / b) * 100).toFixed(0)}%`;
-const pairedEntries = {
-  plain: 'plain=plain.yaml',
-  production: `prod=${productionFile}|GATEHOUSE_CREDENTIAL_PEPPER=${pepper} REDIS_URL=redis://127.0.0.1:${redisPort} GATEHOUSE_ACCESS_LOG=${path.join(tmp, 'access-paired.log')} GATEHOUSE_METRICS=true|apikey: ${apiKey}`,
-  routes: `routes=${manyFile}`,
+/** An entry of the rounds as ab-together.sh takes it: `key=config|VAR=value …|Header: value` (it sets the listeners itself). */
+const OWN_VARS = new Set(['GATEWAY_CONFIG', 'GATEHOUSE_PROXY_LISTEN', 'GATEHOUSE_ADMIN_LISTEN']);
+const pairedEntry = (key) => {
+  const e = entries.find((x) => x.key === key);
+  const vars = Object.entries(e.env).filter(([k]) => !OWN_VARS.has(k)).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${key}=${e.env.GATEWAY_CONFIG}|${vars}${e.header ? `|${e.header}` : ''}`;
 };
 /** CPU per request of `b` over `a`, loaded together. */
 function pairedRatio(a, b) {
@@ -253,8 +255,8 @@ function pairedRatio(a, b) {
 }
 console.log(`paired: ${PAIR_SLICES} slices of 3 s, both configs on core 1 at once, both orders`);
 const paired = ['production', 'routes'].map((key) => {
-  const second = pairedRatio(pairedEntries.plain, pairedEntries[key]);
-  const first = 1 / pairedRatio(pairedEntries[key], pairedEntries.plain);
+  const second = pairedRatio(pairedEntry('plain'), pairedEntry(key));
+  const first = 1 / pairedRatio(pairedEntry(key), pairedEntry('plain'));
   const mean = (first + second) / 2;
   console.log(`  ${key} / plain CPU per request: ${second.toFixed(3)} (started second), ${first.toFixed(3)} (started first): throughput ${pct(1, mean)} of plain`);
   return { key, second, first, mean };
