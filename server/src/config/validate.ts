@@ -6,6 +6,7 @@
 import { FormatRegistry, Kind, type TSchema, type Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+import { defaultsFor } from './defaults.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v));
@@ -47,7 +48,7 @@ const shapeOf = (v: unknown): Shape => (Array.isArray(v) ? 'array' : v !== null 
 const escapePointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
- * TypeBox's `Value.Default` merges an object into an array default with `Object.assign`, so
+ * TypeBox's `Value.Default` (and `defaultsFor`, which gives its results) merges an object into an array default with `Object.assign`, so
  * `{"routes": {"length": 1e9}}` would allocate and walk a billion-slot array, and a non-integer
  * `length` throws. Before defaults are filled, this finds every place where an object stands where
  * a defaulted array belongs (or the other way round) and reports it as an ordinary issue.
@@ -118,7 +119,7 @@ export function validate<S extends TSchema>(schema: S, input: unknown): Validate
   const shape: ValidationIssue[] = [];
   shapeIssues(schema, input, '', shape);
   if (shape.length) return { ok: false, issues: dedupe(shape) };
-  const value = Value.Default(schema, Value.Clone(input));
+  const value = defaultsFor(schema)(Value.Clone(input));
   const check = checker(schema);
   if (check.Check(value)) {
     if (typeof value === 'object' && value !== null) passed.set(value, schema);

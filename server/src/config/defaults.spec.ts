@@ -1,0 +1,155 @@
+/**
+ * `defaultsFor` must give exactly what TypeBox's `Value.Default` gives: the kinds it plans, and, on
+ * generated values, the configuration document and every plugin's schema compared with TypeBox itself.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PLUGINS } from '../plugins/index.js';
+import { defaultsFor } from './defaults.js';
+import { ConfigDocumentSchema } from './schema.js';
+
+const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
+
+/** Both on their own copy; a value TypeBox throws on is left out (validate() screens those first). */
+function same(schema: TSchema, input: unknown): void {
+  let want: unknown;
+  try {
+    want = Value.Default(schema, structuredClone(input));
+  } catch {
+    return;
+  }
+  expect(defaultsFor(schema)(structuredClone(input))).toStrictEqual(want);
+}
+
+describe('defaultsFor', () => {
+  it('fills missing properties, nested ones included, and leaves given ones alone', () => {
+    const S = Type.Object({
+      a: Type.Integer({ default: 5 }),
+      b: Type.Object({ c: Type.String({ default: 'x' }), d: Type.Optional(Type.Boolean()) }, { default: {} }),
+      e: Type.Array(Type.Object({ f: Type.Number({ default: 1 }) })),
+      g: Type.Optional(Type.String()),
+    });
+    expect(defaultsFor(S)({ e: [{}, { f: 2 }] })).toStrictEqual({ a: 5, b: { c: 'x' }, e: [{ f: 1 }, { f: 2 }] });
+    expect(defaultsFor(S)({ a: 0, b: { c: 'y', d: true }, e: [] })).toStrictEqual({ a: 0, b: { c: 'y', d: true }, e: [] });
+    for (const v of [{}, { b: null }, { b: [] }, { e: 'no' }, { a: undefined }, null, 7, []]) same(S, v);
+  });
+
+  it('copies an object default each time it is used', () => {
+    const S = Type.Object({ tags: Type.Array(Type.String(), { default: ['a'] }) });
+    const fill = defaultsFor(S);
+    const one = fill({}) as { tags: string[] };
+    one.tags.push('b');
+    expect(fill({})).toStrictEqual({ tags: ['a'] });
+  });
+
+  it('visits a record key only when the value schema declares a default itself, as TypeBox does', () => {
+    const Inner = Type.Object({ n: Type.Integer({ default: 1 }) });
+    const Plain = Type.Record(Type.String(), Inner);
+    const Defaulted = Type.Record(Type.String(), Type.Object({ n: Type.Integer({ default: 1 }) }, { default: {} }));
+    expect(defaultsFor(Plain)({ k: {} })).toStrictEqual({ k: {} });
+    expect(defaultsFor(Defaulted)({ k: {} })).toStrictEqual({ k: { n: 1 } });
+    for (const v of [{ k: {} }, { k: undefined }, {}, { k: { n: 3 } }]) {
+      same(Plain, v);
+      same(Defaulted, v);
+    }
+  });
+
+  it('picks the union branch whose defaults make a valid value, as TypeBox does', () => {
+    const S = Type.Union([
+      Type.Object({ kind: Type.Literal('a'), x: Type.Integer({ default: 1 }) }),
+      Type.Object({ kind: Type.Literal('b'), y: Type.String({ default: 'y' }) }),
+    ]);
+    expect(defaultsFor(S)({ kind: 'b' })).toStrictEqual({ kind: 'b', y: 'y' });
+    for (const v of [{ kind: 'a' }, { kind: 'b' }, { kind: 'c' }, {}, 'a', undefined]) same(S, v);
+  });
+
+  it('hands kinds it does not plan to Value.Default (an intersection reshapes even without defaults)', () => {
+    const S = Type.Intersect([Type.Object({ a: Type.Integer({ default: 1 }) }), Type.Object({ b: Type.String() })]);
+    for (const v of [{}, { b: 'x' }, [1, 2], 'x']) same(S, v);
+    const NoDefaults = Type.Object({ i: Type.Intersect([Type.Object({ a: Type.Integer() }), Type.Object({ b: Type.Integer() })]) });
+    same(NoDefaults, { i: [1] });
+  });
+
+  it('leaves a value alone where the schema declares no default', () => {
+    const S = Type.Object({ m: Type.Array(Type.Union([Type.Literal('GET'), Type.Literal('POST')])) });
+    const v = { m: ['GET', 'PUT'] };
+    expect(defaultsFor(S)(v)).toBe(v);
+    expect(v).toStrictEqual({ m: ['GET', 'PUT'] });
+  });
+});
+
+// Values that stress where defaults apply: fields removed from complete values, and odd values put there.
+const leaf = fc.oneof(fc.constantFrom(null, true, 0, -1, '', 'x', 'http://up', [], {}), fc.string({ maxLength: 6 }), fc.integer());
+const json = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 3 })),
+})).value;
+
+type Path = (string | number)[];
+function paths(v: unknown, at: Path = [], out: Path[] = []): Path[] {
+  out.push(at);
+  if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) paths(c, [...at, Array.isArray(v) ? Number(k) : k], out);
+  return out;
+}
+
+/** A copy of `base` with each path in `edits` removed (undefined) or replaced. */
+function edited(base: unknown, edits: [Path, unknown][]): unknown {
+  let doc = structuredClone(base) as Record<string | number, unknown>;
+  for (const [path, value] of edits) {
+    if (path.length === 0) {
+      if (value !== undefined) doc = structuredClone(value) as Record<string | number, unknown>;
+      continue;
+    }
+    let node: unknown = doc;
+    for (const k of path.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[k] : undefined;
+    if (node === null || typeof node !== 'object') continue;
+    const last = path[path.length - 1]!;
+    // An array loses the element, and gets none past its end: JSON has no holes (TypeBox's visit fills them).
+    if (Array.isArray(node) && Number(last) >= node.length) continue;
+    if (value === undefined && Array.isArray(node)) node.splice(Number(last), 1);
+    else if (value === undefined) delete (node as Record<string | number, unknown>)[last];
+    // A copy: a later edit may reach into it, and fast-check reuses what it generated while shrinking.
+    else (node as Record<string | number, unknown>)[last] = structuredClone(value);
+  }
+  return doc;
+}
+
+const DOCUMENT = {
+  _format_version: '1',
+  upstreams: [{ name: 'up', targets: [{ target: '10.0.0.1:8080' }], healthchecks: { active: { http_path: '/h' } } }],
+  services: [{ name: 'svc', url: 'http://up', retries: 2 }],
+  routes: [{ name: 'r1', service: 'svc', paths: ['/a'], methods: ['GET'], headers: { 'x-v': ['1'] } }],
+  consumers: [{ username: 'alice', groups: ['gold'] }],
+  credentials: [{ consumer: 'alice', kind: 'key-auth', key: 'k-0123456789abcdef' }],
+  plugins: [{ name: 'rate-limiting', route: 'r1', config: { minute: 10 } }],
+};
+
+/** A complete value of the schema where TypeBox can make one (it cannot invent a string for a pattern). */
+function created(schema: TSchema): unknown {
+  try {
+    return Value.Create(schema);
+  } catch {
+    return {};
+  }
+}
+
+function property(schema: TSchema, base: unknown, runs: number): void {
+  // Complete the base first, so that removing a field exercises the default that fills it back.
+  const full = Value.Default(schema, structuredClone(base));
+  const all = paths(full);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...all), fc.oneof(fc.constant(undefined), fc.constant(undefined), json)), { minLength: 1, maxLength: 4 }), (edits) => same(schema, edited(full, edits))),
+    { numRuns: runs },
+  );
+}
+
+describe('defaultsFor against Value.Default (property-based)', () => {
+  it('the configuration document', () => {
+    property(ConfigDocumentSchema, DOCUMENT, 1500 * FUZZ_SCALE);
+  });
+
+  it("every plugin's configuration schema", () => {
+    for (const def of PLUGINS.values()) property(def.schema, created(def.schema), 150 * FUZZ_SCALE);
+  });
+});
