@@ -3,11 +3,12 @@
 // then one route changed. Times the answer and the moment the proxy serves a route the document added.
 //
 //   node scripts/bench/config-apply-http.mjs [routes=10000] [rounds=3]
-//   env: BENCH_DATABASE_URL — run the gateway on PostgreSQL instead of embedded PGlite (a temporary ./data)
+//   env: BENCH_DATABASE_URL — run the gateway on PostgreSQL instead of embedded PGlite (a temporary ./data);
+//        BENCH_MAIN — another build's main.js (an A/B of two builds)
 //
 // The in-process phases of the same path are in server/dist/store/config-apply.bench.js.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,7 @@ const token = 'bench-admin-token-0123456789abcdef0123456789';
 const dataDir = mkdtempSync(join(tmpdir(), 'gh-apply-http-'));
 const upstream = createServer((_req, res) => res.end('ok'));
 await new Promise((r) => upstream.listen(UPSTREAM, '127.0.0.1', r));
-const gateway = spawn(process.execPath, ['--v8-pool-size=0', join(root, 'server/dist/main.js')], {
+const gateway = spawn(process.execPath, ['--v8-pool-size=0', process.env.BENCH_MAIN ?? join(root, 'server/dist/main.js')], {
   env: {
     ...process.env,
     GATEHOUSE_PROXY_LISTEN: `127.0.0.1:${PROXY}`,
@@ -49,9 +50,21 @@ try {
     if (ok) break;
   }
 
-  /** [ms until the answer is read, ms until the proxy serves `probe`, answer bytes] */
+  // CPU time of the gateway (all its threads) and the machine's steal: on this VM the hypervisor takes
+  // the cores away for whole milliseconds at a time, which lands in the wall-clock times above but not
+  // in the CPU the apply cost. Both in clock ticks from /proc.
+  const HZ = 100;
+  const cpuTicks = () => {
+    const f = readFileSync(`/proc/${gateway.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  const stealTicks = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)[7];
+
+  /** [ms until the answer is read, ms until the proxy serves `probe`, answer bytes, gateway CPU ms, steal ms] */
   async function apply(doc, probe) {
     const body = JSON.stringify(doc);
+    const cpu0 = cpuTicks();
+    const steal0 = stealTicks();
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${ADMIN}/config`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
     const text = await res.text();
@@ -60,7 +73,7 @@ try {
     for (const until = t0 + 30_000; performance.now() < until; await sleep(2)) {
       const r = await fetch(`http://127.0.0.1:${PROXY}${probe}`).catch(() => undefined);
       await r?.arrayBuffer();
-      if (r?.status === 200) return [answered, performance.now() - t0, text.length];
+      if (r?.status === 200) return [answered, performance.now() - t0, text.length, ((cpuTicks() - cpu0) * 1000) / HZ, ((stealTicks() - steal0) * 1000) / HZ];
     }
     throw new Error(`the proxy did not serve ${probe} within 30 s`);
   }
@@ -68,7 +81,7 @@ try {
   const store = process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
   console.log(`PUT /config of ${ROUTES.toLocaleString('en')} routes through the admin API (${store}), Node ${process.version}`);
   const first = await apply(manyRoutes(ROUTES, 'first'), '/benchfirst');
-  console.log(`  first apply (from the demo config): answered ${first[0].toFixed(0)} ms, served ${first[1].toFixed(0)} ms`);
+  console.log(`  first apply (from the demo config): answered ${first[0].toFixed(0)} ms, served ${first[1].toFixed(0)} ms; gateway CPU ${first[3].toFixed(0)} ms, steal ${first[4].toFixed(0)} ms`);
   const all = [];
   const one = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -79,7 +92,9 @@ try {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const line = (label, rows) =>
-    console.log(`  ${label}: answered ${median(rows.map((r) => r[0])).toFixed(0)} ms, served ${median(rows.map((r) => r[1])).toFixed(0)} ms (median of ${rows.map((r) => r[1].toFixed(0)).join(', ')}; answer ${(rows[0][2] / 1e6).toFixed(2)} MB)`);
+    console.log(
+      `  ${label}: answered ${median(rows.map((r) => r[0])).toFixed(0)} ms, served ${median(rows.map((r) => r[1])).toFixed(0)} ms (median of ${rows.map((r) => r[1].toFixed(0)).join(', ')}; answer ${(rows[0][2] / 1e6).toFixed(2)} MB); gateway CPU ${median(rows.map((r) => r[3])).toFixed(0)} ms (${rows.map((r) => r[3].toFixed(0)).join(', ')}), steal on both cores meanwhile ${rows.map((r) => r[4].toFixed(0)).join(', ')} ms`,
+    );
   line('every route changed', all);
   line('one route changed  ', one);
 } finally {
