@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PLUGINS } from '../plugins/index.js';
 import { checkDocument } from './check.js';
+import { jsonValues, valuePaths, type ValuePath } from './test-support.js';
 
 // CI runs each property a fixed number of times with fresh seeds; GATEHOUSE_FUZZ_SCALE=50 digs deeper locally.
 const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
@@ -49,20 +50,12 @@ const leaf = fc.oneof(
   fc.integer(),
   fc.double(),
 );
-const json = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(fc.oneof(fc.constantFrom('name', 'service', 'paths', 'config', 'url', 'targets', 'plugins', 'routes', '__proto__'), fc.string({ maxLength: 6 })), tie('value'), { maxKeys: 4 })),
-})).value;
+const json = jsonValues(leaf, fc.oneof(fc.constantFrom('name', 'service', 'paths', 'config', 'url', 'targets', 'plugins', 'routes', '__proto__'), fc.string({ maxLength: 6 })), 4);
 
-type Path = (string | number)[];
-function leaves(v: unknown, at: Path = [], out: Path[] = []): Path[] {
-  out.push(at);
-  if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) leaves(c, [...at, Array.isArray(v) ? Number(k) : k], out);
-  return out;
-}
-const VALID_PATHS = leaves(VALID);
+const VALID_PATHS = valuePaths(VALID);
 
 /** A deep copy of VALID with the value at `path` replaced (or deleted when `value` is undefined). */
-function mutate(path: Path, value: unknown): unknown {
+function mutate(path: ValuePath, value: unknown): unknown {
   const doc = structuredClone(VALID) as unknown as Record<string | number, unknown>;
   if (path.length === 0) return value;
   let node = doc;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PLUGINS } from '../plugins/index.js';
 import { defaultsFor } from './defaults.js';
 import { ConfigDocumentSchema } from './schema.js';
+import { jsonValues, valuePaths, type ValuePath } from './test-support.js';
 
 const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
 
@@ -82,19 +83,11 @@ describe('defaultsFor', () => {
 
 // Values that stress where defaults apply: fields removed from complete values, and odd values put there.
 const leaf = fc.oneof(fc.constantFrom(null, true, 0, -1, '', 'x', 'http://up', [], {}), fc.string({ maxLength: 6 }), fc.integer());
-const json = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 3 })),
-})).value;
+const json = jsonValues(leaf, fc.string({ maxLength: 6 }), 3);
 
-type Path = (string | number)[];
-function paths(v: unknown, at: Path = [], out: Path[] = []): Path[] {
-  out.push(at);
-  if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) paths(c, [...at, Array.isArray(v) ? Number(k) : k], out);
-  return out;
-}
 
 /** A copy of `base` with each path in `edits` removed (undefined) or replaced. */
-function edited(base: unknown, edits: [Path, unknown][]): unknown {
+function edited(base: unknown, edits: [ValuePath, unknown][]): unknown {
   let doc = structuredClone(base) as Record<string | number, unknown>;
   for (const [path, value] of edits) {
     if (path.length === 0) {
@@ -137,7 +130,7 @@ function created(schema: TSchema): unknown {
 function property(schema: TSchema, base: unknown, runs: number): void {
   // Complete the base first, so that removing a field exercises the default that fills it back.
   const full = Value.Default(schema, structuredClone(base));
-  const all = paths(full);
+  const all = valuePaths(full);
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.constantFrom(...all), fc.oneof(fc.constant(undefined), fc.constant(undefined), json)), { minLength: 1, maxLength: 4 }), (edits) => same(schema, edited(full, edits))),
     { numRuns: runs },
