@@ -66,6 +66,15 @@ describe('defaultsFor', () => {
     for (const v of [{ kind: 'a' }, { kind: 'b' }, { kind: 'c' }, {}, 'a', undefined]) same(S, v);
   });
 
+  it('visits a property twice where a union under it picks its branch by defaults the first visit filled in', () => {
+    const S = Type.Object({
+      list: Type.Array(Type.Union([Type.Object({ y: Type.String(), x: Type.Integer({ default: 1 }) }), Type.Object({ y: Type.String({ default: 'y' }) })])),
+    });
+    expect(defaultsFor(S)({ list: [{}] })).toStrictEqual({ list: [{ y: 'y', x: 1 }] });
+    same(S, { list: [{}, { y: 'z' }, 'x'] });
+    same(Type.Object({ outer: Type.Object({ inner: S }, { default: {} }) }), { outer: { inner: { list: [{}] } } });
+  });
+
   it('hands kinds it does not plan to Value.Default (an intersection reshapes even without defaults)', () => {
     const S = Type.Intersect([Type.Object({ a: Type.Integer({ default: 1 }) }), Type.Object({ b: Type.String() })]);
     for (const v of [{}, { b: 'x' }, [1, 2], 'x']) same(S, v);
@@ -82,7 +91,7 @@ describe('defaultsFor', () => {
 });
 
 // Values that stress where defaults apply: fields removed from complete values, and odd values put there.
-const leaf = fc.oneof(fc.constantFrom(null, true, 0, -1, '', 'x', 'http://up', [], {}), fc.string({ maxLength: 6 }), fc.integer());
+const leaf = fc.oneof(fc.constantFrom(null, true, 0, -1, '', 'x', 'http://up', 'dns', 'etcd', 'docker', 'SRV', [], {}), fc.string({ maxLength: 6 }), fc.integer());
 const json = jsonValues(leaf, fc.string({ maxLength: 6 }), 3);
 
 
@@ -110,7 +119,12 @@ function edited(base: unknown, edits: [ValuePath, unknown][]): unknown {
 
 const DOCUMENT = {
   _format_version: '1',
-  upstreams: [{ name: 'up', targets: [{ target: '10.0.0.1:8080' }], healthchecks: { active: { http_path: '/h' } } }],
+  upstreams: [
+    { name: 'up', targets: [{ target: '10.0.0.1:8080' }], healthchecks: { active: { http_path: '/h' } } },
+    // The document's one union whose branches have defaults.
+    { name: 'dns', discovery: { provider: 'dns', name: 'svc.example' } },
+    { name: 'etcd', discovery: { provider: 'etcd', endpoints: ['http://127.0.0.1:2379'], prefix: '/up/' } },
+  ],
   services: [{ name: 'svc', url: 'http://up', retries: 2 }],
   routes: [{ name: 'r1', service: 'svc', paths: ['/a'], methods: ['GET'], headers: { 'x-v': ['1'] } }],
   consumers: [{ username: 'alice', groups: ['gold'] }],
