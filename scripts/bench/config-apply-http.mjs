@@ -8,12 +8,13 @@
 //
 // The in-process phases of the same path are in server/dist/store/config-apply.bench.js.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manyRoutes as shapes } from '../../server/dist/store/many-routes.js';
+import { cpuMs, stealMs } from './proc.mjs';
 
 const ROUTES = Number(process.argv[2] ?? 10_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -51,20 +52,13 @@ try {
   }
 
   // CPU time of the gateway (all its threads) and the machine's steal: on this VM the hypervisor takes
-  // the cores away for whole milliseconds at a time, which lands in the wall-clock times above but not
-  // in the CPU the apply cost. Both in clock ticks from /proc.
-  const HZ = 100;
-  const cpuTicks = () => {
-    const f = readFileSync(`/proc/${gateway.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(f[11]) + Number(f[12]);
-  };
-  const stealTicks = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)[7];
-
+  // the cores away for whole milliseconds at a time, which lands in the wall-clock times but not in the
+  // CPU the apply cost.
   /** [ms until the answer is read, ms until the proxy serves `probe`, answer bytes, gateway CPU ms, steal ms] */
   async function apply(doc, probe) {
     const body = JSON.stringify(doc);
-    const cpu0 = cpuTicks();
-    const steal0 = stealTicks();
+    const cpu0 = cpuMs(gateway.pid);
+    const steal0 = stealMs();
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${ADMIN}/config`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
     const text = await res.text();
@@ -73,7 +67,7 @@ try {
     for (const until = t0 + 30_000; performance.now() < until; await sleep(2)) {
       const r = await fetch(`http://127.0.0.1:${PROXY}${probe}`).catch(() => undefined);
       await r?.arrayBuffer();
-      if (r?.status === 200) return [answered, performance.now() - t0, text.length, ((cpuTicks() - cpu0) * 1000) / HZ, ((stealTicks() - steal0) * 1000) / HZ];
+      if (r?.status === 200) return [answered, performance.now() - t0, text.length, cpuMs(gateway.pid) - cpu0, stealMs() - steal0];
     }
     throw new Error(`the proxy did not serve ${probe} within 30 s`);
   }
