@@ -407,7 +407,7 @@ class BulkStatements<T> {
     if (spec.touched) sets.push(`"updated_at" = CURRENT_TIMESTAMP`);
     // Targets are keyed by a generated id outside their columns: they are only ever inserted and deleted.
     this.update = keyAt < 0 ? '' : `UPDATE ${q(spec.table)} AS t SET ${sets.join(', ')} FROM ${record} WHERE t.${q(spec.key)} = ${r(keyAt)}`;
-    const keyType = cols.find((c) => c.name === spec.key)?.type ?? 'text';
+    const keyType = cols[keyAt]?.type ?? 'text';
     this.remove = `DELETE FROM ${q(spec.table)} WHERE ${q(spec.key)} IN (SELECT jsonb_array_elements_text($1::jsonb)::${keyType})`;
   }
 
