@@ -5,7 +5,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultMigrationsDir, readMigrations } from './migrate.js';
+import { pgliteBackend } from './backends.js';
+import { applyMigrations, defaultMigrationsDir, readMigrations } from './migrate.js';
+import { SILENT_LOGGER } from './store-common.js';
 
 const script = resolve(defaultMigrationsDir(), '..', 'migration-sql.mjs');
 
@@ -38,4 +40,29 @@ describe('migrations and schema.prisma', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+// PostgreSQL checks a foreign key on every delete or key change of the referenced row with a query on the
+// referencing columns; without an index that leads with them, each check scans the whole table (10,000
+// routes deleted with 5,000 route plugins took 14 s before plugin_instances had its scope indexes).
+describe('migrated schema', () => {
+  it('indexes the referencing columns of every foreign key', async () => {
+    const backend = await pgliteBackend(undefined);
+    try {
+      const rows = await backend.withSession(async (s) => {
+        await applyMigrations(s, readMigrations(defaultMigrationsDir()), SILENT_LOGGER);
+        return s.query<{ constraint: string; columns: number }>(`
+          SELECT c.conname AS constraint, array_length(c.conkey, 1) AS columns FROM pg_constraint c
+          WHERE c.contype = 'f' AND NOT EXISTS (
+            SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid
+              AND (string_to_array(i.indkey::text, ' ')::int2[])[1:array_length(c.conkey, 1)] = c.conkey)
+          ORDER BY c.conname`);
+      });
+      const all = await backend.withSession((s) => s.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f'`));
+      expect(all[0]!.n).toBeGreaterThanOrEqual(6);
+      expect(rows.map((r) => r.constraint)).toEqual([]);
+    } finally {
+      await backend.close();
+    }
+  }, 60_000);
 });
