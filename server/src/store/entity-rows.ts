@@ -6,6 +6,7 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { pluginInstanceKey, type CertificateConfig, type ConfigDocument, type ConsumerConfig, type CredentialConfig, type PluginInstanceConfig, type RouteConfig, type ServiceConfig, type UpstreamConfig } from '../config/schema.js';
 import { deepEqual } from '../config/diff.js';
+import { jsonbParam } from './backends.js';
 import { canonicalDocument } from './store-common.js';
 
 export type Tx = Prisma.TransactionClient | PrismaClient;
@@ -411,7 +412,7 @@ class BulkStatements<T> {
     this.remove = `DELETE FROM ${q(spec.table)} WHERE ${q(spec.key)} IN (SELECT jsonb_array_elements_text($1::jsonb)::${keyType})`;
   }
 
-  rows(entities: readonly T[]): string {
+  rows(entities: readonly T[]): Uint8Array {
     const cols = this.spec.columns;
     const keys = this.keys;
     const out: Record<string, unknown>[] = new Array(entities.length);
@@ -423,7 +424,7 @@ class BulkStatements<T> {
       }
       out[i] = row;
     }
-    return JSON.stringify(out);
+    return jsonbParam(JSON.stringify(out));
   }
 
   async create(tx: Prisma.TransactionClient, entities: readonly T[]): Promise<void> {
@@ -443,7 +444,7 @@ class BulkStatements<T> {
   }
 
   async delete(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<void> {
-    if (keys.length) await tx.$executeRawUnsafe(this.remove, JSON.stringify(keys));
+    if (keys.length) await tx.$executeRawUnsafe(this.remove, jsonbParam(JSON.stringify(keys)));
   }
 }
 
@@ -477,7 +478,7 @@ export async function writeDiff(tx: Prisma.TransactionClient, d: DocumentDiff): 
   await BULK.services.upsert(tx, d.services);
   await BULK.upstreams.upsert(tx, d.upstreams);
   // A changed upstream's targets are replaced as a whole (their order is their position).
-  if (d.upstreams.updates.length) await tx.$executeRawUnsafe(DELETE_TARGETS_OF, JSON.stringify(d.upstreams.updates.map((u) => u.name)));
+  if (d.upstreams.updates.length) await tx.$executeRawUnsafe(DELETE_TARGETS_OF, jsonbParam(JSON.stringify(d.upstreams.updates.map((u) => u.name))));
   await BULK.targets.create(tx, targetRows(d.upstreams.upserts));
   await BULK.consumers.upsert(tx, d.consumers);
   await BULK.routes.upsert(tx, d.routes);

@@ -119,6 +119,26 @@ for (const target of targets) {
       expect(v.document).toEqual(document);
     });
 
+    it('keeps text outside ASCII intact in the tables and the version (json and jsonb go as UTF-8 bytes)', async () => {
+      const doc = sampleDocument();
+      // Two-, three- and four-byte UTF-8 and JSON escapes: in text[] and jsonb columns, and the version's author and message.
+      const odd = 'café ☕ 𝄞 "quoted" \\ back\\slash \u0001';
+      doc.routes[0]!.tags = [odd, 'ü'];
+      doc.routes[0]!.headers = { 'x-version': ['2', 'é𝄞'] };
+      doc.plugins.find((p) => p.route === 'orders-api')!.config = { header: 'x-stamp', value: odd };
+      doc.services[0]!.tags = [odd];
+      const r = await store.replace(doc, { author: 'zoë', message: `keys ${odd}` });
+      const { document } = await store.current();
+      expect(document.routes[0]!.tags).toEqual([odd, 'ü']);
+      expect(document.routes[0]!.headers).toEqual({ 'x-version': ['2', 'é𝄞'] });
+      expect(document.services[0]!.tags).toEqual([odd]);
+      expect(document.plugins.find((p) => p.route === 'orders-api')!.config).toEqual({ header: 'x-stamp', value: odd });
+      expect(await tablesOf(store)).toEqual(document);
+      const v = await store.version(r.version);
+      expect(v.info).toMatchObject({ author: 'zoë', message: `keys ${odd}` });
+      expect(v.document).toEqual(document);
+    });
+
     it('current() after a write reads byte for byte like the version read back, and is frozen', async () => {
       const doc = sampleDocument();
       // Key orders jsonb would have changed (shorter keys first): the version is stored as json, as sent.

@@ -26,7 +26,7 @@ import {
   type WritingListener,
   rethrowStoreError,
 } from './config-store.js';
-import { NOTIFY_CHANNEL, type StoreBackend } from './backends.js';
+import { NOTIFY_CHANNEL, jsonParam, type StoreBackend } from './backends.js';
 import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff } from './entity-rows.js';
 import { applyMigrations, readMigrations } from './migrate.js';
 import { PrismaAuditStore, type AuditStore } from './audit-store.js';
@@ -232,7 +232,7 @@ export class PrismaConfigStore implements ConfigStore {
       await writeDiff(tx, diff);
       const next = version + 1;
       // Raw, as the entity rows: Prisma's create walks the whole document (0.6–0.8 s at 10,000 routes).
-      await tx.$executeRawUnsafe(INSERT_VERSION, next, meta.author, meta.message ?? '', text);
+      await tx.$executeRawUnsafe(INSERT_VERSION, next, meta.author, meta.message ?? '', jsonParam(text));
       await tx.configVersion.deleteMany({ where: { version: { lte: next - KEPT_VERSIONS } } });
       await tx.configState.update({ where: { id: 1 }, data: { version: next, updatedAt: new Date() } });
       // NOTIFY is transactional: other nodes hear of the version only once it is committed.
