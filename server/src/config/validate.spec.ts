@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Type } from '@sinclair/typebox';
-import { hasPassed, markValidated, validate } from './validate.js';
+import { Kind, Type, type TSchema } from '@sinclair/typebox';
+import { PLUGINS } from '../plugins/index.js';
+import { ConfigDocumentSchema } from './schema.js';
+import { SAMPLE_DOCUMENT, created, editsOf } from './test-support.js';
+import { hasPassed, markValidated, misshapen, validate, type ValidationIssue } from './validate.js';
+
+const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
 
 describe('validate formats', () => {
   const At = Type.Object({ at: Type.String({ format: 'date-time' }), id: Type.String({ format: 'uuid' }), url: Type.String({ format: 'uri' }) });
@@ -49,5 +54,95 @@ describe('values that passed', () => {
     const derived = markValidated({ n: 2 }, A);
     expect(hasPassed(derived, A)).toBe(true);
     expect(hasPassed(undefined, A)).toBe(false);
+  });
+});
+
+/**
+ * The first, plain form of `misshapen` (it walked every value and built every path): the planned one
+ * must find exactly what this finds, in the same order.
+ */
+function misshapenReference(schema: TSchema, value: unknown): ValidationIssue[] {
+  const shapeOf = (v: unknown) => (Array.isArray(v) ? 'array' : v !== null && typeof v === 'object' ? 'object' : undefined);
+  const escape = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+  const out: ValidationIssue[] = [];
+  const visit = (schema: TSchema, value: unknown, path: string): void => {
+    const got = shapeOf(value);
+    if (!got || out.length >= 200) return;
+    const want = shapeOf((schema as { default?: unknown }).default);
+    if (want && want !== got) {
+      out.push({ path: path || '/', message: `Expected ${want}` });
+      return;
+    }
+    const s = schema as TSchema & Record<string, unknown>;
+    switch (s[Kind]) {
+      case 'Object': {
+        if (got !== 'object') return;
+        const props = s.properties as Record<string, TSchema>;
+        const extra = s.additionalProperties as TSchema | boolean | undefined;
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          const sub = Object.hasOwn(props, k) ? props[k] : typeof extra === 'object' ? extra : undefined;
+          if (sub) visit(sub, v, `${path}/${escape(k)}`);
+        }
+        return;
+      }
+      case 'Record': {
+        if (got !== 'object') return;
+        const [pattern, sub] = Object.entries(s.patternProperties as Record<string, TSchema>)[0]!;
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (new RegExp(pattern).test(k)) visit(sub, v, `${path}/${escape(k)}`);
+        return;
+      }
+      case 'Array':
+        if (got === 'array') (value as unknown[]).forEach((v, i) => visit(s.items as TSchema, v, `${path}/${i}`));
+        return;
+      case 'Tuple':
+        if (got === 'array') ((s.items as TSchema[] | undefined) ?? []).forEach((sub, i) => visit(sub, (value as unknown[])[i], `${path}/${i}`));
+        return;
+      case 'Union':
+        for (const sub of s.anyOf as TSchema[]) visit(sub, value, path);
+        return;
+      case 'Intersect':
+        for (const sub of s.allOf as TSchema[]) visit(sub, value, path);
+        return;
+    }
+  };
+  visit(schema, value, '');
+  const seen = new Set<string>();
+  return out.filter((i) => !seen.has(i.path) && seen.add(i.path));
+}
+
+describe('misshapen', () => {
+  it('reports an object where a defaulted array belongs, and the other way round, with escaped pointers', () => {
+    const S = Type.Object({
+      list: Type.Array(Type.String(), { default: [] }),
+      nested: Type.Record(Type.String(), Type.Object({ opts: Type.Object({ a: Type.Number() }, { default: {} }) })),
+      plain: Type.Array(Type.Object({ x: Type.String() })),
+    });
+    expect(misshapen(S, { list: { length: 1e9 }, nested: { 'a/b~c': { opts: [] } }, plain: [{ x: {} }] })).toEqual([
+      { path: '/list', message: 'Expected array' },
+      { path: '/nested/a~1b~0c/opts', message: 'Expected object' },
+    ]);
+    expect(misshapen(S, [])).toEqual([]);
+    expect(misshapen(Type.Array(Type.String(), { default: [] }), {})).toEqual([{ path: '/', message: 'Expected array' }]);
+  });
+
+  it('finds what the plain walk finds: on a schema of every kind it descends into, the document and every plugin schema (property-based)', () => {
+    const same = (schema: TSchema) => (input: unknown) => {
+      expect(misshapen(schema, input)).toEqual(misshapenReference(schema, input));
+    };
+    const EveryKind = Type.Object({
+      u: Type.Union([
+        Type.Object({ kind: Type.Literal('a'), xs: Type.Array(Type.String(), { default: [] }) }),
+        Type.Object({ kind: Type.Literal('b'), o: Type.Object({}, { default: {} }) }),
+      ]),
+      i: Type.Intersect([Type.Object({ p: Type.Array(Type.Number(), { default: [] }) }), Type.Object({ q: Type.String() })]),
+      t: Type.Tuple([Type.Object({ d: Type.Array(Type.String(), { default: [] }) }), Type.String()]),
+      extra: Type.Object({}, { additionalProperties: Type.Object({ z: Type.Array(Type.String(), { default: [] }) }) }),
+      rec: Type.Record(Type.String({ pattern: '^x' }), Type.Object({ w: Type.Array(Type.String(), { default: [] }) })),
+      plain: Type.Array(Type.Object({ n: Type.Number() })),
+    });
+    const base = { u: { kind: 'b', o: { k: 1 } }, i: { p: [1], q: 's' }, t: [{ d: ['x'] }, 's'], extra: { k1: { z: ['1'] } }, rec: { xa: { w: ['1'] }, yb: { w: 2 } }, plain: [{ n: 1 }] };
+    editsOf(EveryKind, base, 1500 * FUZZ_SCALE, same(EveryKind));
+    editsOf(ConfigDocumentSchema, SAMPLE_DOCUMENT, 1500 * FUZZ_SCALE, same(ConfigDocumentSchema));
+    for (const def of PLUGINS.values()) editsOf(def.schema, created(def.schema), 150 * FUZZ_SCALE, same(def.schema));
   });
 });

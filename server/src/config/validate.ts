@@ -48,17 +48,70 @@ const shapeOf = (v: unknown): Shape => (Array.isArray(v) ? 'array' : v !== null 
 const escapePointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
+ * Whether `schema`, or a schema below it that shapeIssues descends into, has an array or object default:
+ * nothing else can be misshapen in a way that matters, so shapeIssues skips the rest of the document
+ * (a 10,000-route document is 100,000 values; fewer than half are under such a schema).
+ */
+const shapedBelow = new WeakMap<TSchema, boolean>();
+function hasShapedDefault(schema: TSchema): boolean {
+  let r = shapedBelow.get(schema);
+  if (r !== undefined) return r;
+  const s = schema as TSchema & Record<string, unknown>;
+  let subs: TSchema[] = [];
+  switch (s[Kind]) {
+    case 'Object': {
+      subs = Object.values(s.properties as Record<string, TSchema>);
+      if (typeof s.additionalProperties === 'object') subs.push(s.additionalProperties as TSchema);
+      break;
+    }
+    case 'Record':
+      subs = Object.values(s.patternProperties as Record<string, TSchema>);
+      break;
+    case 'Array':
+      subs = [s.items as TSchema];
+      break;
+    case 'Tuple':
+      subs = (s.items as TSchema[] | undefined) ?? [];
+      break;
+    case 'Union':
+      subs = s.anyOf as TSchema[];
+      break;
+    case 'Intersect':
+      subs = s.allOf as TSchema[];
+      break;
+  }
+  // Shared sub-schemas are common (every route's `tags`); TypeBox's recursive types go through Ref/This, which are not descended into.
+  r = shapeOf(s.default) !== undefined || subs.some(hasShapedDefault);
+  shapedBelow.set(schema, r);
+  return r;
+}
+
+const recordKeys = new WeakMap<TSchema, [RegExp, TSchema]>();
+function recordKey(s: TSchema): [RegExp, TSchema] {
+  let r = recordKeys.get(s);
+  if (!r) {
+    const [pattern, sub] = Object.entries((s as unknown as { patternProperties: Record<string, TSchema> }).patternProperties)[0]!;
+    r = [new RegExp(pattern), sub];
+    recordKeys.set(s, r);
+  }
+  return r;
+}
+
+/** The JSON Pointer of a path kept as a stack of keys; built only for an issue. */
+const pointer = (at: readonly (string | number)[]) => (at.length ? at.map((k) => `/${typeof k === 'number' ? k : escapePointer(k)}`).join('') : '/');
+
+/**
  * TypeBox's `Value.Default` (and `defaultsFor`, which gives its results) merges an object into an array default with `Object.assign`, so
  * `{"routes": {"length": 1e9}}` would allocate and walk a billion-slot array, and a non-integer
  * `length` throws. Before defaults are filled, this finds every place where an object stands where
  * a defaulted array belongs (or the other way round) and reports it as an ordinary issue.
  */
-function shapeIssues(schema: TSchema, value: unknown, path: string, out: ValidationIssue[]): void {
+function shapeIssues(schema: TSchema, value: unknown, at: (string | number)[], out: ValidationIssue[]): void {
   const got = shapeOf(value);
-  if (!got || out.length >= MAX_ISSUES) return;
+  if (!got || out.length >= MAX_ISSUES || !hasShapedDefault(schema)) return;
   const want = shapeOf((schema as { default?: unknown }).default);
   if (want && want !== got) {
-    out.push({ path: path || '/', message: `Expected ${want}` });
+    out.push({ path: pointer(at), message: `Expected ${want}` });
     return;
   }
   const s = schema as TSchema & Record<string, unknown>;
@@ -67,33 +120,63 @@ function shapeIssues(schema: TSchema, value: unknown, path: string, out: Validat
       if (got !== 'object') return;
       const props = s.properties as Record<string, TSchema>;
       const extra = s.additionalProperties as TSchema | boolean | undefined;
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const obj = value as Record<string, unknown>;
+      for (const k of Object.keys(obj)) {
         const sub = Object.hasOwn(props, k) ? props[k] : typeof extra === 'object' ? extra : undefined;
-        if (sub) shapeIssues(sub, v, `${path}/${escapePointer(k)}`, out);
+        if (!sub) continue;
+        at.push(k);
+        shapeIssues(sub, obj[k], at, out);
+        at.pop();
       }
       return;
     }
     case 'Record': {
       if (got !== 'object') return;
-      const [pattern, sub] = Object.entries(s.patternProperties as Record<string, TSchema>)[0]!;
-      const re = new RegExp(pattern);
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (re.test(k)) shapeIssues(sub, v, `${path}/${escapePointer(k)}`, out);
+      const [re, sub] = recordKey(s);
+      const obj = value as Record<string, unknown>;
+      for (const k of Object.keys(obj)) {
+        if (!re.test(k)) continue;
+        at.push(k);
+        shapeIssues(sub, obj[k], at, out);
+        at.pop();
+      }
       return;
     }
-    case 'Array':
-      if (got === 'array') (value as unknown[]).forEach((v, i) => shapeIssues(s.items as TSchema, v, `${path}/${i}`, out));
+    case 'Array': {
+      if (got !== 'array') return;
+      const items = value as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        at.push(i);
+        shapeIssues(s.items as TSchema, items[i], at, out);
+        at.pop();
+      }
       return;
-    case 'Tuple':
-      if (got === 'array') ((s.items as TSchema[] | undefined) ?? []).forEach((sub, i) => shapeIssues(sub, (value as unknown[])[i], `${path}/${i}`, out));
+    }
+    case 'Tuple': {
+      if (got !== 'array') return;
+      const subs = (s.items as TSchema[] | undefined) ?? [];
+      for (let i = 0; i < subs.length; i++) {
+        at.push(i);
+        shapeIssues(subs[i]!, (value as unknown[])[i], at, out);
+        at.pop();
+      }
       return;
+    }
     // Default visits every branch of a union and every part of an intersection, whichever matches.
     case 'Union':
-      for (const sub of s.anyOf as TSchema[]) shapeIssues(sub, value, path, out);
+      for (const sub of s.anyOf as TSchema[]) shapeIssues(sub, value, at, out);
       return;
     case 'Intersect':
-      for (const sub of s.allOf as TSchema[]) shapeIssues(sub, value, path, out);
+      for (const sub of s.allOf as TSchema[]) shapeIssues(sub, value, at, out);
       return;
   }
+}
+
+/** Where `value` has an object for a defaulted array or the other way round (shapeIssues), one issue per path. */
+export function misshapen(schema: TSchema, value: unknown): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  shapeIssues(schema, value, [], out);
+  return out.length ? dedupe(out) : out;
 }
 
 /**
@@ -116,9 +199,8 @@ export function hasPassed(value: unknown, schema: TSchema): boolean {
 
 /** Validates a copy of `input` with defaults applied; the input itself is never mutated. */
 export function validate<S extends TSchema>(schema: S, input: unknown): Validated<Static<S>> {
-  const shape: ValidationIssue[] = [];
-  shapeIssues(schema, input, '', shape);
-  if (shape.length) return { ok: false, issues: dedupe(shape) };
+  const shape = misshapen(schema, input);
+  if (shape.length) return { ok: false, issues: shape };
   const value = defaultsFor(schema)(Value.Clone(input));
   const check = checker(schema);
   if (check.Check(value)) {
