@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ConfigDocument } from '../config/schema.js';
+import { jsonOf } from '../config/document-json.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { CredentialKeys } from '../auth/secrets.js';
@@ -227,9 +228,10 @@ export interface ProxyWorkerData {
 }
 
 export type ToWorker =
-  | { type: 'apply'; id: number; document: ConfigDocument; version: number }
+  /** Documents travel as JSON text (config/document-json.ts). */
+  | { type: 'apply'; id: number; text: string; version: number }
   /** Build the snapshot of a document being written; `commit` swaps it in, `discard` drops it. No answer. */
-  | { type: 'prepare'; document: ConfigDocument }
+  | { type: 'prepare'; text: string }
   | { type: 'commit'; id: number; version: number }
   | { type: 'discard' }
   | { type: 'listen'; id: number; host: string; port: number; fd?: number }
@@ -329,7 +331,7 @@ export class WorkerProxyPlane implements ProxyPlane {
   prepare(document: ConfigDocument, committed: Promise<boolean>): void {
     if (this.exited) return;
     this.prepared = document;
-    this.worker.postMessage({ type: 'prepare', document } satisfies ToWorker);
+    this.worker.postMessage({ type: 'prepare', text: jsonOf(document) } satisfies ToWorker);
     void committed.then((ok) => {
       if (ok || this.prepared !== document || this.exited) return;
       this.prepared = undefined;
@@ -343,7 +345,7 @@ export class WorkerProxyPlane implements ProxyPlane {
     // The worker has built this document's snapshot while the store wrote it; messages arrive in order.
     if (document === prepared) return (await this.call({ type: 'commit', id: this.nextId++, version })).errors ?? [];
     // Any other document makes the worker drop what it prepared (InProcessProxyPlane.apply).
-    return (await this.call({ type: 'apply', id: this.nextId++, document, version })).errors ?? [];
+    return (await this.call({ type: 'apply', id: this.nextId++, text: jsonOf(document), version })).errors ?? [];
   }
   async listen(host: string, port: number, fd?: number): Promise<void> {
     await this.call({ type: 'listen', id: this.nextId++, host, port, ...(fd !== undefined ? { fd } : {}) });

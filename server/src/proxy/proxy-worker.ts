@@ -20,6 +20,7 @@ import { recentErrors } from '../observability/recent-errors.js';
 import { LiveAggregator } from '../observability/live-aggregates.js';
 import { BREAKERS } from '../resilience/circuit-breaker.js';
 import { answerResilienceRequest, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker, type ToWorkerCall } from './proxy-plane.js';
+import type { ConfigDocument } from '../config/schema.js';
 
 const STATS_INTERVAL_MS = 250;
 
@@ -82,7 +83,7 @@ const stopEvents = plane.onEvent(function forwardEvent(event) {
 async function handle(msg: ToWorkerCall): Promise<FromWorker> {
   switch (msg.type) {
     case 'apply':
-      return { type: 'done', id: msg.id, errors: await plane.apply(msg.document, msg.version) };
+      return { type: 'done', id: msg.id, errors: await plane.apply(JSON.parse(msg.text) as ConfigDocument, msg.version) };
     case 'commit':
       return { type: 'done', id: msg.id, errors: await plane.commitPrebuilt(msg.version) };
     case 'listen':
@@ -116,7 +117,7 @@ async function handle(msg: ToWorkerCall): Promise<FromWorker> {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'prepare') {
-    plane.prebuild(msg.document);
+    plane.prebuild(JSON.parse(msg.text) as ConfigDocument);
     return;
   }
   if (msg.type === 'discard') {

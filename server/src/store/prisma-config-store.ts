@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkDocument } from '../config/check.js';
+import { withJson } from '../config/document-json.js';
 import { ConfigDocumentSchema, ENTITY_KINDS, emptyDocument, pluginInstanceKey, type CertificateConfig, type ConfigDocument, type CredentialConfig, type EntityKind, type PluginInstanceConfig } from '../config/schema.js';
 import { hasPassed, markValidated, type ValidationIssue } from '../config/validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
@@ -223,10 +224,11 @@ export class PrismaConfigStore implements ConfigStore {
       const unchanged = isEmptyDiff(diff) && !m.rename;
       // Nothing to write: the kept document stays the head, the same object a proxy may have built from.
       if (unchanged && before === head?.document) return { version, changed: false, document: before };
-      // The version's text, and what current() returns from now on: that text read back (as a read of the
-      // version gives it), which is also a copy the caller's objects, shared with `after`, stay out of.
-      const text = JSON.stringify(after);
-      const stored = deepFreeze(markValidated(orderDocumentKeys(JSON.parse(text) as ConfigDocument), ConfigDocumentSchema));
+      // The version's text, in the key order a read of the version gives, and what current() returns from
+      // now on: that text read back, a copy the caller's objects (shared with `after`) stay out of. The text
+      // goes with it to the proxy worker (document-json.ts).
+      const text = JSON.stringify(orderDocumentKeys(after));
+      const stored = deepFreeze(markValidated(withJson(JSON.parse(text) as ConfigDocument, text), ConfigDocumentSchema));
       if (unchanged) return { version, changed: false, document: stored };
       this.announce(stored, committed);
       await writeDiff(tx, diff);
