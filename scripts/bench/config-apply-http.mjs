@@ -4,7 +4,8 @@
 //
 //   node scripts/bench/config-apply-http.mjs [routes=10000] [rounds=3]
 //   env: BENCH_DATABASE_URL — run the gateway on PostgreSQL instead of embedded PGlite (a temporary ./data);
-//        BENCH_MAIN — another build's main.js (an A/B of two builds)
+//        BENCH_MAIN — another build's main.js (an A/B of two builds);
+//        BENCH_ROUTE_PLUGINS — that many routes get a plugin instance of their own (default 0)
 //
 // The in-process phases of the same path are in server/dist/store/config-apply.bench.js.
 import { spawn } from 'node:child_process';
@@ -23,7 +24,8 @@ const PROXY = 19_156;
 const ADMIN = 19_157;
 const UPSTREAM = 19_001;
 
-const manyRoutes = (n, tag) => shapes(n, { upstream: `http://127.0.0.1:${UPSTREAM}`, tag });
+const PLUGINS = Number(process.env.BENCH_ROUTE_PLUGINS ?? 0);
+const manyRoutes = (n, tag) => shapes(n, { upstream: `http://127.0.0.1:${UPSTREAM}`, tag, plugins: PLUGINS });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const token = 'bench-admin-token-0123456789abcdef0123456789';
@@ -73,7 +75,8 @@ try {
   }
 
   const store = process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite';
-  console.log(`PUT /config of ${ROUTES.toLocaleString('en')} routes through the admin API (${store}), Node ${process.version}`);
+  const withPlugins = PLUGINS ? ` and ${PLUGINS.toLocaleString('en')} route plugins` : '';
+  console.log(`PUT /config of ${ROUTES.toLocaleString('en')} routes${withPlugins} through the admin API (${store}), Node ${process.version}`);
   const first = await apply(manyRoutes(ROUTES, 'first'), '/benchfirst');
   console.log(`  first apply (from the demo config): answered ${first[0].toFixed(0)} ms, served ${first[1].toFixed(0)} ms; gateway CPU ${first[3].toFixed(0)} ms, steal ${first[4].toFixed(0)} ms`);
   const all = [];

@@ -2,11 +2,12 @@
  * The 10,000-route documents of the benchmarks and the large-apply spec (issue 11): 100 services and
  * routes of five shapes (prefixes, exact paths with methods, hosts, regexes, wildcard hosts), plus a
  * `bench{tag}` route at `/bench{tag}`. `tag` renames every route and path, which makes two documents
- * differ in every route.
+ * differ in every route. `plugins` gives that many routes a plugin instance of their own (a request size
+ * limit), as a configuration with per-route limits or auth has.
  */
 import type { ConfigDocument } from '../config/schema.js';
 
-export function manyRoutes(n: number, opts: { upstream?: string; tag?: string } = {}): ConfigDocument {
+export function manyRoutes(n: number, opts: { upstream?: string; tag?: string; plugins?: number } = {}): ConfigDocument {
   const upstream = opts.upstream ?? 'http://127.0.0.1:9001';
   const tag = opts.tag ?? '';
   const services: Record<string, unknown>[] = [{ name: 'bench', url: upstream }];
@@ -24,5 +25,6 @@ export function manyRoutes(n: number, opts: { upstream?: string; tag?: string } 
     routes.push(r);
   }
   if (n > 0) routes.push({ name: `bench${tag}`, service: 'bench', paths: [`/bench${tag}`], strip_path: false });
-  return { _format_version: '1', services, routes } as unknown as ConfigDocument;
+  const plugins = routes.slice(0, opts.plugins ?? 0).map((r) => ({ name: 'request-size-limiting', route: r.name, config: { allowed_payload_size: 8 } }));
+  return { _format_version: '1', services, routes, ...(plugins.length ? { plugins } : {}) } as unknown as ConfigDocument;
 }
