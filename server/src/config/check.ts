@@ -4,7 +4,7 @@
  * a JSON Pointer, so `validate`, the admin API and the dashboard can point at the field.
  */
 import { ConfigDocumentSchema, pluginInstanceKey, type ConfigDocument } from './schema.js';
-import { hasPassed, markValidated, validate, type ValidationIssue } from './validate.js';
+import { hasPassed, markValidated, validate, validateChanged, type ValidationIssue } from './validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 
 export type CheckResult = { ok: true; document: ConfigDocument } | { ok: false; issues: ValidationIssue[] };
@@ -24,7 +24,8 @@ export function checkDocument(input: unknown, plugins: ReadonlyMap<string, Plugi
   if (hasPassed(input, ConfigDocumentSchema)) {
     doc = markValidated({ ...(input as ConfigDocument) }, ConfigDocumentSchema);
   } else {
-    const v = validate(ConfigDocumentSchema, input);
+    // Entities known to have passed (a store's head document with one entity changed) are not validated again.
+    const v = validateChanged(ConfigDocumentSchema, input);
     if (!v.ok) return v;
     doc = v.value;
   }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Kind, Type, type TSchema } from '@sinclair/typebox';
 import { PLUGINS } from '../plugins/index.js';
 import { ConfigDocumentSchema } from './schema.js';
-import { SAMPLE_DOCUMENT, created, editsOf } from './test-support.js';
-import { hasPassed, markValidated, misshapen, validate, type ValidationIssue } from './validate.js';
+import fc from 'fast-check';
+import { SAMPLE_DOCUMENT, created, editsOf, jsonValues } from './test-support.js';
+import { hasPassed, markValidated, misshapen, validate, validateChanged, type ValidationIssue } from './validate.js';
 
 const FUZZ_SCALE = Number(process.env.GATEHOUSE_FUZZ_SCALE ?? 1) || 1;
 
@@ -144,5 +145,75 @@ describe('misshapen', () => {
     editsOf(EveryKind, base, 1500 * FUZZ_SCALE, same(EveryKind));
     editsOf(ConfigDocumentSchema, SAMPLE_DOCUMENT, 1500 * FUZZ_SCALE, same(ConfigDocumentSchema));
     for (const def of PLUGINS.values()) editsOf(def.schema, created(def.schema), 150 * FUZZ_SCALE, same(def.schema));
+  });
+});
+
+describe('validateChanged', () => {
+  const LISTS = ['services', 'routes', 'upstreams', 'consumers', 'plugins', 'credentials'] as const;
+  type Doc = Record<string, unknown[]>;
+  const base = (): Doc => {
+    const doc = structuredClone(SAMPLE_DOCUMENT) as Record<string, unknown> & { credentials: Record<string, unknown>[] };
+    doc.credentials[0]!.id = '00000000-0000-4000-8000-000000000001';
+    const v = validate(ConfigDocumentSchema, doc);
+    if (!v.ok) throw new Error(JSON.stringify(v.issues));
+    return v.value as unknown as Doc;
+  };
+
+  it('validates only the entities not known to have passed, and points issues into the input', () => {
+    const known = base();
+    const input: Doc = { ...known, routes: [...known.routes!, { name: 'r2', paths: ['/b'], methods: ['BREW'] }] };
+    const r = validateChanged(ConfigDocumentSchema, input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.map((i) => i.path)).toContain('/routes/1/methods/0');
+    input.routes![1] = { name: 'r2', paths: ['/b'] };
+    const ok = validateChanged(ConfigDocumentSchema, input);
+    if (!ok.ok) throw new Error(JSON.stringify(ok.issues));
+    const routes = (ok.value as unknown as Doc).routes as Record<string, unknown>[];
+    expect(routes[0]).toBe(known.routes![0]);
+    expect(routes[1]).toMatchObject({ name: 'r2', strip_path: true, methods: [] });
+    // What it gave is known to have passed now, entities included.
+    expect(hasPassed(ok.value, ConfigDocumentSchema)).toBe(true);
+    expect(validateChanged(ConfigDocumentSchema, { ...ok.value, routes: [...routes] }).ok).toBe(true);
+  });
+
+  it('gives what validate gives on lists mixing known entities with new, changed and odd ones (property-based)', () => {
+    const leaf = fc.oneof(fc.constantFrom(null, true, 0, -1, '', 'x', '/p', 'GET', 'http://up', [], {}), fc.string({ maxLength: 4 }), fc.integer());
+    const odd = jsonValues(leaf, fc.constantFrom('name', 'paths', 'url', 'x', 'service', 'targets', 'config'), 3);
+    const edit = fc.record({
+      list: fc.constantFrom(...LISTS),
+      at: fc.nat({ max: 4 }),
+      op: fc.constantFrom('replace', 'insert', 'remove', 'field'),
+      field: fc.constantFrom('name', 'paths', 'url', 'tags', 'enabled', 'service', 'route', 'targets', 'config', 'zz'),
+      value: odd,
+    });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 5 }), (edits) => {
+        const known = base();
+        const input: Doc = { ...known };
+        for (const k of LISTS) if (input[k]) input[k] = [...input[k]!];
+        for (const e of edits) {
+          const list = (input[e.list] ??= []);
+          const i = list.length ? e.at % list.length : 0;
+          if (e.op === 'remove') list.splice(i, 1);
+          else if (e.op === 'insert') list.splice(i, 0, structuredClone(e.value));
+          else if (e.op === 'replace' || list.length === 0) list[i] = structuredClone(e.value);
+          else if (typeof list[i] === 'object' && list[i] !== null) list[i] = { ...(list[i] as object), [e.field]: structuredClone(e.value) };
+        }
+        const snapshot = structuredClone(input);
+        const got = validateChanged(ConfigDocumentSchema, input);
+        const want = validate(ConfigDocumentSchema, input);
+        expect(input).toEqual(snapshot);
+        expect(got.ok).toBe(want.ok);
+        if (got.ok && want.ok) {
+          expect(got.value).toEqual(want.value);
+          for (const k of LISTS) {
+            (input[k] ?? []).forEach((x, i) => {
+              if (hasPassed(x, ConfigDocumentSchema.properties[k].items)) expect((got.value as unknown as Doc)[k]![i]).toBe(x);
+            });
+          }
+        } else if (!got.ok && !want.ok) expect(got.issues).toEqual(want.issues);
+      }),
+      { numRuns: 1500 * FUZZ_SCALE },
+    );
   });
 });

@@ -189,8 +189,84 @@ export function misshapen(schema: TSchema, value: unknown): ValidationIssue[] {
 const passed = new WeakMap<object, TSchema>();
 
 export function markValidated<T extends object>(value: T, schema: TSchema): T {
-  passed.set(value, schema);
+  markPassed(value, schema);
   return value;
+}
+
+/** An object schema's properties that are arrays of objects (a document's entity lists), with their item schema. */
+const partsBySchema = new WeakMap<TSchema, [string, TSchema][]>();
+function arrayParts(schema: TSchema): [string, TSchema][] {
+  let parts = partsBySchema.get(schema);
+  if (!parts) {
+    parts = [];
+    const s = schema as TSchema & Record<string, unknown>;
+    if (s[Kind] === 'Object') {
+      for (const [k, sub] of Object.entries(s.properties as Record<string, TSchema & { items?: TSchema }>)) {
+        if (sub[Kind] === 'Array' && sub.items?.[Kind] === 'Object') parts.push([k, sub.items]);
+      }
+    }
+    partsBySchema.set(schema, parts);
+  }
+  return parts;
+}
+
+/** A value that passed `schema`: so did each item of its entity lists, against the list's item schema. */
+function markPassed(value: object, schema: TSchema): void {
+  passed.set(value, schema);
+  for (const [k, items] of arrayParts(schema)) {
+    const list = (value as Record<string, unknown>)[k];
+    if (Array.isArray(list)) for (const x of list) if (typeof x === 'object' && x !== null) passed.set(x, items);
+  }
+}
+
+/**
+ * validate(), for input whose entity lists may hold items known to have passed their item schema: a
+ * store's head document with one entity added, changed or removed (copyLists in store-common.ts). Only the
+ * other items are validated, in a copy of the input whose lists hold just those; the result's lists put
+ * them back among the known ones, which are kept as they are (the same objects, as validate would have
+ * made them: defaults filled). Issues point into the input, as validate's do. On a 10,000-route document
+ * a single-entity write validated everything again: 60–100 ms.
+ */
+export function validateChanged<S extends TSchema>(schema: S, input: unknown): Validated<Static<S>> {
+  const parts = arrayParts(schema);
+  if (parts.length === 0 || typeof input !== 'object' || input === null || Array.isArray(input)) return validate(schema, input);
+  const whole = input as Record<string, unknown>;
+  let shell: Record<string, unknown> | undefined;
+  /** Per list: the input index of each item the shell holds. */
+  const positions = new Map<string, number[]>();
+  for (const [k, items] of parts) {
+    const list = whole[k];
+    if (!Array.isArray(list) || !list.some((x) => hasPassed(x, items))) continue;
+    const at: number[] = [];
+    const rest: unknown[] = [];
+    for (let i = 0; i < list.length; i++) {
+      if (hasPassed(list[i], items)) continue;
+      at.push(i);
+      rest.push(list[i]);
+    }
+    shell ??= { ...whole };
+    shell[k] = rest;
+    positions.set(k, at);
+  }
+  if (shell === undefined) return validate(schema, input);
+  const r = validate(schema, shell);
+  if (!r.ok) return { ok: false, issues: r.issues.map((i) => ({ ...i, path: inputPath(i.path, positions) })) };
+  const value = r.value as Record<string, unknown>;
+  for (const [k, at] of positions) {
+    const merged = (whole[k] as unknown[]).slice();
+    const checked = value[k] as unknown[];
+    for (let j = 0; j < at.length; j++) merged[at[j]!] = checked[j];
+    value[k] = merged;
+  }
+  markPassed(value, schema);
+  return { ok: true, value: value as Static<S> };
+}
+
+const LIST_ITEM = /^\/([^/]+)\/(\d+)(?=\/|$)/;
+function inputPath(path: string, positions: ReadonlyMap<string, number[]>): string {
+  const m = LIST_ITEM.exec(path);
+  const at = m ? positions.get(m[1]!) : undefined;
+  return at && m ? `/${m[1]}/${at[Number(m[2])]}${path.slice(m[0].length)}` : path;
 }
 
 export function hasPassed(value: unknown, schema: TSchema): boolean {
@@ -204,7 +280,7 @@ export function validate<S extends TSchema>(schema: S, input: unknown): Validate
   const value = defaultsFor(schema)(Value.Clone(input));
   const check = checker(schema);
   if (check.Check(value)) {
-    if (typeof value === 'object' && value !== null) passed.set(value, schema);
+    if (typeof value === 'object' && value !== null) markPassed(value, schema);
     return { ok: true, value: value as Static<S> };
   }
   const issues: ValidationIssue[] = [];

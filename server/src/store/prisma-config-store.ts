@@ -35,7 +35,7 @@ import {
   SILENT_LOGGER,
   canonicalDocument,
   clampPage,
-  cloneDocument,
+  copyLists,
   deepFreeze,
   entitiesOf,
   entityKey,
@@ -194,8 +194,9 @@ export class PrismaConfigStore implements ConfigStore {
   }
 
   /**
-   * The shared write path; see the file comment. `mutate` gets a private copy of the stored document to change, or with `{ copy: false }` the stored
-   * document itself (frozen), for a mutation that builds its own.
+   * The shared write path; see the file comment. `mutate` gets a copy of the stored document's lists to
+   * change (copyLists: the entities in them are the stored, frozen ones, to be replaced rather than
+   * changed), or with `{ copy: false }` the stored document itself, for a mutation that builds its own.
    */
   private async write(meta: WriteMeta, mutate: (doc: ConfigDocument) => Mutation, opts: { copy?: boolean } = {}): Promise<{ version: number; changed: boolean; document: ConfigDocument }> {
     const head = this.head;
@@ -207,7 +208,7 @@ export class PrismaConfigStore implements ConfigStore {
       const version = locked[0]?.version;
       if (version === undefined) throw new Error('config_state row is missing: the database was not migrated');
       const before = head?.written && head.version === version ? head.document : deepFreeze(await loadDocument(tx));
-      const m = mutate(opts.copy === false ? before : cloneDocument(before));
+      const m = mutate(opts.copy === false ? before : copyLists(before));
       const checked = checkDocument(m.document, this.plugins);
       if (!checked.ok) throw new StoreValidationError(this.focusIssues(checked.issues, m));
       // Key order and plugin ids change nothing the schema checks: the diff below need not validate it again.
@@ -215,9 +216,10 @@ export class PrismaConfigStore implements ConfigStore {
       let base = before;
       if (m.rename) {
         await renameInPlace(tx, m.rename.kind, m.rename.from, m.rename.to);
-        base = cloneDocument(before);
-        const renamed = entitiesOf(base, m.rename.kind).find((e) => entityKey(m.rename!.kind, e) === m.rename!.from);
-        if (renamed) renamed[ENTITY_KINDS[m.rename.kind].key] = m.rename.to;
+        base = copyLists(before);
+        const list = entitiesOf(base, m.rename.kind);
+        const at = list.findIndex((e) => entityKey(m.rename!.kind, e) === m.rename!.from);
+        if (at >= 0) list[at] = { ...list[at]!, [ENTITY_KINDS[m.rename.kind].key]: m.rename.to };
         renameReferences(base, m.rename.kind, m.rename.from, m.rename.to);
       }
       const diff = diffDocuments(base, after);
