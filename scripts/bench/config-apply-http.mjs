@@ -1,6 +1,7 @@
 // PUT /config of 10,000 routes through a running gateway (issue 11: "config apply of 10,000 routes under
 // 1 s"), repeated: every route renamed (10,000 deletes + 10,000 inserts; the answer names 20,000 changes),
 // then one route changed. Times the answer and the moment the proxy serves a route the document added.
+// Then single-entity writes on that configuration: a route created, changed and deleted through /routes.
 //
 //   node scripts/bench/config-apply-http.mjs [routes=10000] [rounds=3]
 //   env: BENCH_DATABASE_URL — run the gateway on PostgreSQL instead of embedded PGlite (a temporary ./data);
@@ -94,6 +95,25 @@ try {
     );
   line('every route changed', all);
   line('one route changed  ', one);
+
+  // Single-entity writes (the dashboard's): one route created, changed and deleted through /routes, timed
+  // to the answer.
+  const times = { 'POST /routes': [], 'PUT /routes/:name': [], 'DELETE /routes/:name': [] };
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const timed = async (label, method, url, body) => {
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${ADMIN}${url}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${text.slice(0, 300)}`);
+    times[label].push(performance.now() - t0);
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const route = { name: `single-${round}`, service: 'bench', paths: [`/single-${round}`] };
+    await timed('POST /routes', 'POST', '/routes', route);
+    await timed('PUT /routes/:name', 'PUT', `/routes/${route.name}`, { ...route, paths: [...route.paths, '/single-more'] });
+    await timed('DELETE /routes/:name', 'DELETE', `/routes/${route.name}`);
+  }
+  for (const [label, ts] of Object.entries(times)) console.log(`  ${label.padEnd(21)}: answered ${median(ts).toFixed(0)} ms (median of ${ts.map((t) => t.toFixed(0)).join(', ')})`);
 } finally {
   gateway.kill('SIGTERM');
   await new Promise((r) => (gateway.exitCode !== null ? r() : gateway.once('exit', r)));
