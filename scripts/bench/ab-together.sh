@@ -6,7 +6,7 @@
 # throughput, then the ratio of the totals (B/A) and the median of the per-slice ratios.
 # Usage: ab-together.sh [slice seconds] [slices] [connections per gateway] A=config.yaml[|VAR=value ...[|Header: value]] B=...
 # (entry syntax and BENCH_MAIN as in ab-cpu.sh; `caddy=@caddy` for Caddy with one Go thread, e.g.
-# `ab-together.sh 3 12 32 gatehouse=plain.yaml caddy=@caddy`).
+# `ab-together.sh 3 12 32 gatehouse=plain.yaml caddy=@caddy`; `fastify=@fastify` for bare @fastify/http-proxy).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 slice=${1:-5}; slices=${2:-12}; conns=${3:-32}; shift 3

@@ -21,7 +21,8 @@ parse_entry() {
 }
 # The gateways of the A/B scripts: one per entry, on core 1, proxy ports 9240, 9250, … (admin +1), output in
 # /tmp/ab-<name>.log; `BENCH_MAIN=<main.js>` among an entry's variables runs that build. The entry
-# `caddy=@caddy` is Caddy instead (GOMAXPROCS=1, ../shared/bench/Caddyfile). Sets pids, names,
+# `caddy=@caddy` is Caddy instead (GOMAXPROCS=1, ../shared/bench/Caddyfile), `fastify=@fastify` bare
+# @fastify/http-proxy (the suite's Node peer). Sets pids, names,
 # ports and hdrs, stops the gateways (and the upstream start_bench_upstream started) on exit, and returns
 # once each one listens. Expects $node.
 stop_entries() {
@@ -38,6 +39,15 @@ start_entries() {
       # The peer of ../shared/bench (Caddyfile, :9102), on core 1 with one Go thread, as run-peers.sh runs it.
       GOMAXPROCS=1 taskset -c 1 caddy run --config "$root/../shared/bench/Caddyfile" --adapter caddyfile >/tmp/ab-caddy.log 2>&1 &
       pids+=($!); names+=(caddy); ports+=(9102); hdrs+=("")
+      continue
+    fi
+    if [ "$entry" = "fastify=@fastify" ]; then
+      # Bare @fastify/http-proxy as the suite runs it (../shared/bench/node-peers, installed by the suite into
+      # BENCH_PEERS_DIR), on core 1: the target "1.5x bare @fastify/http-proxy" measured in pairs.
+      local peers=${BENCH_PEERS_DIR:-$HOME/.cache/gatehouse-bench-peers}
+      [ -f "$peers/node_modules/@fastify/http-proxy/package.json" ] || { echo "no @fastify/http-proxy in $peers: run node scripts/bench/suite.mjs once (it installs the peers)" >&2; exit 1; }
+      taskset -c 1 "$node" "$peers/fastify-http-proxy.js" 9106 >/tmp/ab-fastify.log 2>&1 &
+      pids+=($!); names+=(fastify); ports+=(9106); hdrs+=("")
       continue
     fi
     parse_entry "$entry"
