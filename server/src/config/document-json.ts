@@ -1,8 +1,10 @@
 /**
  * The JSON text a document was made from, kept beside it: a config store parses its head document from
- * the text it also writes as the version, and the proxy worker is sent documents as JSON text. Posting a
- * 10,000-route document as an object cost the admin thread 30–45 ms of structured cloning per apply;
- * posting text it already has costs about 1 ms (the worker parses it, on its own core).
+ * the text it also writes as the version, and the proxy worker is sent that text instead of the object.
+ * Posting a 10,000-route document as an object cost the admin thread 30–45 ms of structured cloning per
+ * apply; posting text it already has costs about 1 ms (the worker parses it, on its own core). Documents
+ * without a kept text go as objects: one from a YAML file can hold what JSON cannot (`.inf` in a field
+ * of unknown type), and the clone keeps it.
  */
 const texts = new WeakMap<object, string>();
 
@@ -12,7 +14,7 @@ export function withJson<T extends object>(doc: T, text: string): T {
   return doc;
 }
 
-/** `doc` as JSON: the text it was parsed from when known, else stringified now. */
-export function jsonOf(doc: object): string {
-  return texts.get(doc) ?? JSON.stringify(doc);
+/** The text `doc` was parsed from, when one was kept. */
+export function knownJson(doc: object): string | undefined {
+  return texts.get(doc);
 }

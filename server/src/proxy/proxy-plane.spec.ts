@@ -13,7 +13,8 @@ import { PLUGINS } from '../plugins/index.js';
 import type { GatewayEvent } from '../observability/events.js';
 import { routeShadow, type ShadowSample } from '../traffic/shadow-store.js';
 import { splitCounter } from '../traffic/split-stats.js';
-import { answerResilienceRequest, InProcessProxyPlane, type ToWorker, type WorkerDone } from './proxy-plane.js';
+import { answerResilienceRequest, documentMessage, documentOf, InProcessProxyPlane, type ToWorker, type WorkerDone } from './proxy-plane.js';
+import { withJson } from '../config/document-json.js';
 import { ProxyServer } from './proxy-server.js';
 import { RequestMetrics } from '../observability/request-metrics.js';
 import { checkedDocument, send, startGateway } from './test-support/harness.js';
@@ -262,5 +263,24 @@ describe('proxy plane: upstream connections across config versions', () => {
       up.closeAllConnections();
       up.close();
     }
+  });
+});
+
+describe('documents posted to the proxy worker', () => {
+  const doc = (): ConfigDocument =>
+    ({ _format_version: '1', services: [], routes: [], upstreams: [], consumers: [], plugins: [{ name: 'request-validator', config: { body_schema: { type: 'number', maximum: Infinity } } }] }) as unknown as ConfigDocument;
+
+  it("go as the store's own JSON text when it kept one", () => {
+    const d = doc();
+    const text = JSON.stringify({ ...d, plugins: [] });
+    const m = documentMessage(withJson(d, text));
+    expect(m).toEqual({ text });
+    expect(documentOf(structuredClone(m))).toEqual(JSON.parse(text));
+  });
+
+  it('go as objects otherwise, keeping what JSON cannot hold (a YAML file can have `.inf`)', () => {
+    const m = documentMessage(doc());
+    const got = documentOf(structuredClone(m)) as unknown as { plugins: { config: { body_schema: { maximum: number } } }[] };
+    expect(got.plugins[0]!.config.body_schema.maximum).toBe(Infinity);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ConfigDocument } from '../config/schema.js';
-import { jsonOf } from '../config/document-json.js';
+import { knownJson } from '../config/document-json.js';
 import type { PluginDefinition } from '../plugins/types.js';
 import type { SnapshotError } from '../runtime/gateway-runtime.js';
 import type { CredentialKeys } from '../auth/secrets.js';
@@ -227,11 +227,22 @@ export interface ProxyWorkerData {
   acme?: boolean;
 }
 
+export type DocumentMessage = { text: string } | { object: ConfigDocument };
+
+export function documentMessage(document: ConfigDocument): DocumentMessage {
+  const text = knownJson(document);
+  return text === undefined ? { object: document } : { text };
+}
+
+export function documentOf(m: DocumentMessage): ConfigDocument {
+  return 'text' in m ? (JSON.parse(m.text) as ConfigDocument) : m.object;
+}
+
 export type ToWorker =
-  /** Documents travel as JSON text (config/document-json.ts). */
-  | { type: 'apply'; id: number; text: string; version: number }
+  /** A document travels as the JSON text it was parsed from when there is one (config/document-json.ts). */
+  | { type: 'apply'; id: number; document: DocumentMessage; version: number }
   /** Build the snapshot of a document being written; `commit` swaps it in, `discard` drops it. No answer. */
-  | { type: 'prepare'; text: string }
+  | { type: 'prepare'; document: DocumentMessage }
   | { type: 'commit'; id: number; version: number }
   | { type: 'discard' }
   | { type: 'listen'; id: number; host: string; port: number; fd?: number }
@@ -331,7 +342,7 @@ export class WorkerProxyPlane implements ProxyPlane {
   prepare(document: ConfigDocument, committed: Promise<boolean>): void {
     if (this.exited) return;
     this.prepared = document;
-    this.worker.postMessage({ type: 'prepare', text: jsonOf(document) } satisfies ToWorker);
+    this.worker.postMessage({ type: 'prepare', document: documentMessage(document) } satisfies ToWorker);
     void committed.then((ok) => {
       if (ok || this.prepared !== document || this.exited) return;
       this.prepared = undefined;
@@ -345,7 +356,7 @@ export class WorkerProxyPlane implements ProxyPlane {
     // The worker has built this document's snapshot while the store wrote it; messages arrive in order.
     if (document === prepared) return (await this.call({ type: 'commit', id: this.nextId++, version })).errors ?? [];
     // Any other document makes the worker drop what it prepared (InProcessProxyPlane.apply).
-    return (await this.call({ type: 'apply', id: this.nextId++, text: jsonOf(document), version })).errors ?? [];
+    return (await this.call({ type: 'apply', id: this.nextId++, document: documentMessage(document), version })).errors ?? [];
   }
   async listen(host: string, port: number, fd?: number): Promise<void> {
     await this.call({ type: 'listen', id: this.nextId++, host, port, ...(fd !== undefined ? { fd } : {}) });

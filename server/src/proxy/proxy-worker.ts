@@ -19,8 +19,7 @@ import { createAccessLog } from '../observability/access-log.js';
 import { recentErrors } from '../observability/recent-errors.js';
 import { LiveAggregator } from '../observability/live-aggregates.js';
 import { BREAKERS } from '../resilience/circuit-breaker.js';
-import { answerResilienceRequest, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker, type ToWorkerCall } from './proxy-plane.js';
-import type { ConfigDocument } from '../config/schema.js';
+import { answerResilienceRequest, documentOf, InProcessProxyPlane, type FromWorker, type ProxyWorkerData, type ToWorker, type ToWorkerCall } from './proxy-plane.js';
 
 const STATS_INTERVAL_MS = 250;
 
@@ -83,7 +82,7 @@ const stopEvents = plane.onEvent(function forwardEvent(event) {
 async function handle(msg: ToWorkerCall): Promise<FromWorker> {
   switch (msg.type) {
     case 'apply':
-      return { type: 'done', id: msg.id, errors: await plane.apply(JSON.parse(msg.text) as ConfigDocument, msg.version) };
+      return { type: 'done', id: msg.id, errors: await plane.apply(documentOf(msg.document), msg.version) };
     case 'commit':
       return { type: 'done', id: msg.id, errors: await plane.commitPrebuilt(msg.version) };
     case 'listen':
@@ -117,7 +116,7 @@ async function handle(msg: ToWorkerCall): Promise<FromWorker> {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'prepare') {
-    plane.prebuild(JSON.parse(msg.text) as ConfigDocument);
+    plane.prebuild(documentOf(msg.document));
     return;
   }
   if (msg.type === 'discard') {

@@ -231,6 +231,11 @@ export class PrismaConfigStore implements ConfigStore {
       // goes with it to the proxy worker (document-json.ts).
       const text = JSON.stringify(orderDocumentKeys(after));
       const stored = deepFreeze(markValidated(withJson(JSON.parse(text) as ConfigDocument, text), ConfigDocumentSchema));
+      // Its plugin configs passed their plugins' schemas in checkDocument: the next write need not check them again.
+      for (const p of stored.plugins) {
+        const def = this.plugins.get(p.name);
+        if (def) markValidated(p.config, def.schema);
+      }
       if (unchanged) return { version, changed: false, document: stored };
       this.announce(stored, committed);
       await writeDiff(tx, diff);
