@@ -236,7 +236,7 @@ export function validateChanged<S extends TSchema>(schema: S, input: unknown): V
   const positions = new Map<string, number[]>();
   for (const [k, items] of parts) {
     const list = whole[k];
-    if (!Array.isArray(list) || !list.some((x) => hasPassed(x, items))) continue;
+    if (!Array.isArray(list)) continue;
     const at: number[] = [];
     const rest: unknown[] = [];
     for (let i = 0; i < list.length; i++) {
@@ -244,6 +244,7 @@ export function validateChanged<S extends TSchema>(schema: S, input: unknown): V
       at.push(i);
       rest.push(list[i]);
     }
+    if (rest.length === list.length) continue;
     shell ??= { ...whole };
     shell[k] = rest;
     positions.set(k, at);

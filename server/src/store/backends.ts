@@ -56,7 +56,9 @@ export function jsonParam(text: string): Uint8Array {
   return Buffer.from(text, 'utf8');
 }
 
-export function jsonbParam(text: string): Uint8Array {
+/** `value` as a jsonb parameter. */
+export function jsonbParam(value: unknown): Uint8Array {
+  const text = JSON.stringify(value);
   const n = Buffer.byteLength(text, 'utf8');
   const bytes = Buffer.allocUnsafe(n + 1);
   bytes[0] = 1;

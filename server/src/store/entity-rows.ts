@@ -424,7 +424,7 @@ class BulkStatements<T> {
       }
       out[i] = row;
     }
-    return jsonbParam(JSON.stringify(out));
+    return jsonbParam(out);
   }
 
   async create(tx: Prisma.TransactionClient, entities: readonly T[]): Promise<void> {
@@ -444,7 +444,7 @@ class BulkStatements<T> {
   }
 
   async delete(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<void> {
-    if (keys.length) await tx.$executeRawUnsafe(this.remove, jsonbParam(JSON.stringify(keys)));
+    if (keys.length) await tx.$executeRawUnsafe(this.remove, jsonbParam(keys));
   }
 }
 
@@ -478,7 +478,7 @@ export async function writeDiff(tx: Prisma.TransactionClient, d: DocumentDiff): 
   await BULK.services.upsert(tx, d.services);
   await BULK.upstreams.upsert(tx, d.upstreams);
   // A changed upstream's targets are replaced as a whole (their order is their position).
-  if (d.upstreams.updates.length) await tx.$executeRawUnsafe(DELETE_TARGETS_OF, jsonbParam(JSON.stringify(d.upstreams.updates.map((u) => u.name))));
+  if (d.upstreams.updates.length) await tx.$executeRawUnsafe(DELETE_TARGETS_OF, jsonbParam(d.upstreams.updates.map((u) => u.name)));
   await BULK.targets.create(tx, targetRows(d.upstreams.upserts));
   await BULK.consumers.upsert(tx, d.consumers);
   await BULK.routes.upsert(tx, d.routes);

@@ -43,6 +43,7 @@ import {
   orderDocumentKeys,
   referrersOf,
   renameReferences,
+  repoint,
   rewriteIssuePaths,
   type StoreLogger,
 } from './store-common.js';
@@ -217,9 +218,7 @@ export class PrismaConfigStore implements ConfigStore {
       if (m.rename) {
         await renameInPlace(tx, m.rename.kind, m.rename.from, m.rename.to);
         base = copyLists(before);
-        const list = entitiesOf(base, m.rename.kind);
-        const at = list.findIndex((e) => entityKey(m.rename!.kind, e) === m.rename!.from);
-        if (at >= 0) list[at] = { ...list[at]!, [ENTITY_KINDS[m.rename.kind].key]: m.rename.to };
+        repoint(entitiesOf(base, m.rename.kind), ENTITY_KINDS[m.rename.kind].key, m.rename.from, m.rename.to);
         renameReferences(base, m.rename.kind, m.rename.from, m.rename.to);
       }
       const diff = diffDocuments(base, after);

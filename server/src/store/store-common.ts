@@ -139,7 +139,8 @@ export function renameReferences(doc: ConfigDocument, kind: EntityKind, from: st
   }
 }
 
-function repoint<T extends object>(list: T[] | undefined, field: keyof T & string, from: string, to: string): void {
+/** Replaces each entity of `list` whose `field` is `from` with a copy holding `to`. */
+export function repoint<T extends object>(list: T[] | undefined, field: keyof T & string, from: string, to: string): void {
   if (list === undefined) return;
   for (let i = 0; i < list.length; i++) if (list[i]![field] === from) list[i] = { ...list[i]!, [field]: to };
 }
