@@ -144,9 +144,11 @@ export async function loadDocument(tx: Tx): Promise<ConfigDocument> {
   });
 }
 
-interface KindDiff<T> {
+export interface KindDiff<T> {
   /** `creates` and `updates` together. */
   upserts: T[];
+  /** Each entity of the new list that equals a stored one (deepEqual), with that stored entity. */
+  same: Map<T, T>;
   /** Keys the tables do not hold yet: inserted in bulk. */
   creates: T[];
   /** Keys the tables hold, with another content. */
@@ -159,14 +161,16 @@ function diffKind<T>(before: readonly T[], after: readonly T[], key: (e: T) => s
   const next = new Set<string>();
   const creates: T[] = [];
   const updates: T[] = [];
+  const same = new Map<T, T>();
   for (const e of after) {
     const k = key(e);
     next.add(k);
     const stored = old.get(k);
     if (stored === undefined) creates.push(e);
     else if (!deepEqual(stored, e)) updates.push(e);
+    else same.set(e, stored);
   }
-  return { upserts: [...creates, ...updates], creates, updates, deletes: [...old.keys()].filter((k) => !next.has(k)) };
+  return { upserts: [...creates, ...updates], creates, updates, same, deletes: [...old.keys()].filter((k) => !next.has(k)) };
 }
 
 export interface DocumentDiff {

@@ -28,7 +28,7 @@ import {
   rethrowStoreError,
 } from './config-store.js';
 import { NOTIFY_CHANNEL, jsonParam, type StoreBackend } from './backends.js';
-import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff } from './entity-rows.js';
+import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff, type KindDiff } from './entity-rows.js';
 import { applyMigrations, readMigrations } from './migrate.js';
 import { PrismaAuditStore, type AuditStore } from './audit-store.js';
 import {
@@ -45,6 +45,7 @@ import {
   renameReferences,
   repoint,
   rewriteIssuePaths,
+  storedDocument,
   type StoreLogger,
 } from './store-common.js';
 
@@ -225,11 +226,11 @@ export class PrismaConfigStore implements ConfigStore {
       const unchanged = isEmptyDiff(diff) && !m.rename;
       // Nothing to write: the kept document stays the head, the same object a proxy may have built from.
       if (unchanged && before === head?.document) return { version, changed: false, document: before };
-      // The version's text, in the key order a read of the version gives, and what current() returns from
-      // now on: that text read back, a copy the caller's objects (shared with `after`) stay out of. The text
-      // goes with it to the proxy worker (document-json.ts).
-      const text = JSON.stringify(orderDocumentKeys(after));
-      const stored = deepFreeze(markValidated(withJson(JSON.parse(text) as ConfigDocument, text), ConfigDocumentSchema));
+      // What current() returns from now on and the version's text, which goes with it to the proxy worker
+      // (document-json.ts): the entities the diff found unchanged stay the stored objects.
+      const made = storedDocument(after, (kind, e) => (diff[kind] as KindDiff<object>).same.get(e));
+      const text = made.text;
+      const stored = deepFreeze(markValidated(withJson(made.document, text), ConfigDocumentSchema));
       // Its plugin configs passed their plugins' schemas in checkDocument: the next write need not check them again.
       for (const p of stored.plugins) {
         const def = this.plugins.get(p.name);
