@@ -1,10 +1,10 @@
 /**
- * The JSON text a document was made from, kept beside it: a config store parses its head document from
- * the text it also writes as the version, and the proxy worker is sent that text instead of the object.
- * Posting a 10,000-route document as an object cost the admin thread 30–45 ms of structured cloning per
- * apply; posting text it already has costs about 1 ms (the worker parses it, on its own core). Documents
- * without a kept text go as objects: one from a YAML file can hold what JSON cannot (`.inf` in a field
- * of unknown type), and the clone keeps it.
+ * The JSON text of a document, kept beside it: a config store makes its head document and the text it
+ * writes as the version together (storedDocument), and the proxy worker is sent that text instead of
+ * the object. Posting a 10,000-route document as an object cost the admin thread 30–45 ms of structured
+ * cloning per apply; posting text it already has costs about 1 ms (the worker parses it, on its own
+ * core). Documents without a kept text go as objects: one from a YAML file can hold what JSON cannot
+ * (`.inf` in a field of unknown type), and the clone keeps it.
  */
 const texts = new WeakMap<object, string>();
 
