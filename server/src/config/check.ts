@@ -3,7 +3,9 @@
  * and each plugin instance's config against its plugin's own schema. Every problem is reported with
  * a JSON Pointer, so `validate`, the admin API and the dashboard can point at the field.
  */
-import { ConfigDocumentSchema, pluginInstanceKey, type ConfigDocument } from './schema.js';
+import type { TSchema } from '@sinclair/typebox';
+import { deepEqual } from './diff.js';
+import { ConfigDocumentSchema, ENTITY_KINDS, pluginInstanceKey, type ConfigDocument, type EntityKind } from './schema.js';
 import { hasPassed, markValidated, validate, validateChanged, type ValidationIssue } from './validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 
@@ -16,7 +18,47 @@ export function parsePathMatcher(p: string): { kind: 'exact' | 'prefix'; path: s
   return { kind: 'prefix', path: p };
 }
 
-export function checkDocument(input: unknown, plugins: ReadonlyMap<string, PluginDefinition>): CheckResult {
+/** Each entity kind's list in the document schema, with its key and the item schema validate() marks items with. */
+const KIND_LISTS = (Object.keys(ENTITY_KINDS) as EntityKind[]).map((kind) => ({
+  kind,
+  key: ENTITY_KINDS[kind].key,
+  items: (ConfigDocumentSchema.properties[kind] as unknown as { items: TSchema }).items,
+}));
+
+/**
+ * `input` with each entity that equals an entity of `known` of the same key, known to have passed, replaced
+ * by that object (a shallow copy of the lists that change; the input is not touched). A whole document sent
+ * back with one route changed (`PUT /config` after a `GET`) is then validated, diffed and stored as that one
+ * route: the rest are the stored objects, which validateChanged keeps and the diffs pass by identity.
+ */
+function withKnownEntities(input: unknown, known: ConfigDocument): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  let out: Record<string, unknown> | undefined;
+  for (const { kind, key, items } of KIND_LISTS) {
+    const list = (input as Record<string, unknown>)[kind];
+    const have = known[kind] as unknown as readonly Record<string, unknown>[] | undefined;
+    if (!Array.isArray(list) || have === undefined || have.length === 0) continue;
+    const byKey = new Map<unknown, Record<string, unknown>>();
+    for (const e of have) byKey.set(e[key], e);
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const e: unknown = list[i];
+      if (typeof e !== 'object' || e === null) continue;
+      const k = (e as Record<string, unknown>)[key];
+      const old = typeof k === 'string' ? byKey.get(k) : undefined;
+      if (old === undefined || old === e || !hasPassed(old, items) || !deepEqual(old, e)) continue;
+      (copy ??= list.slice())[i] = old;
+    }
+    if (copy !== undefined) (out ??= { ...(input as Record<string, unknown>) })[kind] = copy;
+  }
+  return out ?? input;
+}
+
+/**
+ * `known`: a document whose entities passed (the store's head); the input's entities equal to them are
+ * taken as they are (withKnownEntities).
+ */
+export function checkDocument(input: unknown, plugins: ReadonlyMap<string, PluginDefinition>, known?: ConfigDocument): CheckResult {
   // A document that already passed the schema (the admin API checked it, the store checks it again) is
   // not validated twice: at 10,000 routes that is 0.2–0.8 s. Its own objects are never changed here;
   // what this function normalises (plugin configs) goes into copies.
@@ -25,7 +67,7 @@ export function checkDocument(input: unknown, plugins: ReadonlyMap<string, Plugi
     doc = markValidated({ ...(input as ConfigDocument) }, ConfigDocumentSchema);
   } else {
     // Entities known to have passed (a store's head document with one entity changed) are not validated again.
-    const v = validateChanged(ConfigDocumentSchema, input);
+    const v = validateChanged(ConfigDocumentSchema, known === undefined ? input : withKnownEntities(input, known));
     if (!v.ok) return v;
     doc = v.value;
   }

@@ -48,15 +48,15 @@ export class ConfigService {
   }
 
   async diff(body: unknown): Promise<DiffResult> {
-    const document = this.checkedOrThrow(body);
     const current = await this.store.current();
+    const document = this.checkedOrThrow(body, current.document);
     const diff = diffDocuments(current.document, document);
     return { base_version: current.version, diff, text: formatDiff(diff) };
   }
 
   async apply(body: unknown, opts: { dryRun: boolean; message: string | undefined }, user: AdminPrincipal): Promise<DiffResult & { dry_run: boolean; changed: boolean; version: number }> {
-    const document = this.checkedOrThrow(body);
     const current = await this.store.current();
+    const document = this.checkedOrThrow(body, current.document);
     const full = diffDocuments(current.document, document);
     const text = formatDiff(full);
     const diff = withoutBodies(full);
@@ -86,7 +86,8 @@ export class ConfigService {
     return this.writer.write((s) => s.replace(document, { author: user.username, message: note }));
   }
 
-  private check(body: unknown): Checked {
+  /** `known`: the current document; what the body holds unchanged from it is not validated again (checkDocument). */
+  private check(body: unknown, known?: ConfigDocument): Checked {
     let input = body;
     if (typeof body === 'string') {
       try {
@@ -96,11 +97,11 @@ export class ConfigService {
       }
     }
     if (input === undefined || input === null) return { ok: false, issues: [{ path: '/', message: 'the document is empty' }] };
-    return checkDocument(input, this.plugins);
+    return checkDocument(input, this.plugins, known);
   }
 
-  private checkedOrThrow(body: unknown): ConfigDocument {
-    const checked = this.check(body);
+  private checkedOrThrow(body: unknown, known?: ConfigDocument): ConfigDocument {
+    const checked = this.check(body, known);
     if (!checked.ok) throw new GatewayError('GW_ERR_CONFIG_INVALID', checked.issues.map((i) => `${i.path}: ${i.message}`).join('; '), checked.issues);
     return checked.document;
   }
