@@ -3,10 +3,9 @@
  * and each plugin instance's config against its plugin's own schema. Every problem is reported with
  * a JSON Pointer, so `validate`, the admin API and the dashboard can point at the field.
  */
-import type { TSchema } from '@sinclair/typebox';
 import { deepEqual } from './diff.js';
 import { ConfigDocumentSchema, ENTITY_KINDS, pluginInstanceKey, type ConfigDocument, type EntityKind } from './schema.js';
-import { hasPassed, markValidated, validate, validateChanged, type ValidationIssue } from './validate.js';
+import { arrayParts, hasPassed, markValidated, validate, validateChanged, type ValidationIssue } from './validate.js';
 import type { PluginDefinition } from '../plugins/types.js';
 
 export type CheckResult = { ok: true; document: ConfigDocument } | { ok: false; issues: ValidationIssue[] };
@@ -19,11 +18,8 @@ export function parsePathMatcher(p: string): { kind: 'exact' | 'prefix'; path: s
 }
 
 /** Each entity kind's list in the document schema, with its key and the item schema validate() marks items with. */
-const KIND_LISTS = (Object.keys(ENTITY_KINDS) as EntityKind[]).map((kind) => ({
-  kind,
-  key: ENTITY_KINDS[kind].key,
-  items: (ConfigDocumentSchema.properties[kind] as unknown as { items: TSchema }).items,
-}));
+const ITEM_SCHEMAS = new Map(arrayParts(ConfigDocumentSchema));
+const KIND_LISTS = (Object.keys(ENTITY_KINDS) as EntityKind[]).map((kind) => ({ kind, key: ENTITY_KINDS[kind].key, items: ITEM_SCHEMAS.get(kind)! }));
 
 /**
  * `input` with each entity that equals an entity of `known` of the same key, known to have passed, replaced

@@ -195,7 +195,7 @@ export function markValidated<T extends object>(value: T, schema: TSchema): T {
 
 /** An object schema's properties that are arrays of objects (a document's entity lists), with their item schema. */
 const partsBySchema = new WeakMap<TSchema, [string, TSchema][]>();
-function arrayParts(schema: TSchema): [string, TSchema][] {
+export function arrayParts(schema: TSchema): [string, TSchema][] {
   let parts = partsBySchema.get(schema);
   if (!parts) {
     parts = [];
