@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pgliteBackend } from './backends.js';
+import { FOREIGN_KEYS } from './entity-rows.js';
 import { applyMigrations, defaultMigrationsDir, readMigrations } from './migrate.js';
 import { SILENT_LOGGER } from './store-common.js';
 
@@ -61,6 +62,31 @@ describe('migrated schema', () => {
       const all = await backend.withSession((s) => s.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f'`));
       expect(all[0]!.n).toBeGreaterThanOrEqual(6);
       expect(rows.map((r) => r.constraint)).toEqual([]);
+    } finally {
+      await backend.close();
+    }
+  }, 60_000);
+
+  // The set-based checks of large writes (entity-rows.ts) know the foreign keys from FOREIGN_KEYS.
+  it('has exactly the foreign keys entity-rows.ts lists, with their delete actions', async () => {
+    const backend = await pgliteBackend(undefined);
+    try {
+      const rows = await backend.withSession(async (s) => {
+        await applyMigrations(s, readMigrations(defaultMigrationsDir()), SILENT_LOGGER);
+        return s.query<{ table: string; column: string; references: string; key: string; action: string }>(`
+          SELECT t.relname AS table, a.attname AS column, r.relname AS references, ra.attname AS key, c.confdeltype AS action
+          FROM pg_constraint c
+          JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+          JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1]
+          WHERE c.contype = 'f' AND array_length(c.conkey, 1) = 1`);
+      });
+      const multi = await backend.withSession((s) => s.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND array_length(conkey, 1) > 1`));
+      expect(multi[0]!.n).toBe(0);
+      const actions: Record<string, string> = { r: 'restrict', a: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
+      const found = rows.map((r) => ({ table: r.table, column: r.column, references: r.references, key: r.key, onDelete: actions[r.action] }));
+      const order = (l: readonly { table: string; column: string }[]) => [...l].sort((x, y) => `${x.table}.${x.column}`.localeCompare(`${y.table}.${y.column}`));
+      expect(order(found)).toEqual(order(FOREIGN_KEYS));
     } finally {
       await backend.close();
     }

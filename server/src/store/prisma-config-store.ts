@@ -28,7 +28,7 @@ import {
   rethrowStoreError,
 } from './config-store.js';
 import { NOTIFY_CHANNEL, jsonParam, type StoreBackend } from './backends.js';
-import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff, type KindDiff } from './entity-rows.js';
+import { diffDocuments, isEmptyDiff, loadDocument, renameInPlace, writeDiff, type KindDiff, type WriteOptions } from './entity-rows.js';
 import { applyMigrations, readMigrations } from './migrate.js';
 import { PrismaAuditStore, type AuditStore } from './audit-store.js';
 import {
@@ -62,6 +62,11 @@ export interface PrismaConfigStoreOptions {
   logger?: StoreLogger;
   /** How often PostgreSQL nodes compare versions in case a notification was missed (default 5 s). */
   pollIntervalMs?: number;
+  /**
+   * Whether large statements check their foreign keys set-based (WriteOptions in entity-rows.ts). Default:
+   * when the database session is a superuser's (always with PGlite); false keeps PostgreSQL's row triggers.
+   */
+  setBasedChecks?: boolean;
 }
 
 /** What a mutation returns: the new document, and the entity to re-root issue paths at (single-entity writes). */
@@ -83,6 +88,8 @@ export class PrismaConfigStore implements ConfigStore {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly pollIntervalMs: number;
+  private readonly writeOptions: WriteOptions = { setBasedChecks: false };
+  private readonly setBasedChecks: boolean | undefined;
 
   constructor(opts: PrismaConfigStoreOptions) {
     this.backend = opts.backend;
@@ -91,6 +98,7 @@ export class PrismaConfigStore implements ConfigStore {
     this.migrationsDir = opts.migrationsDir;
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.setBasedChecks = opts.setBasedChecks;
     this.audit = new PrismaAuditStore(this.backend.prisma);
   }
 
@@ -100,6 +108,9 @@ export class PrismaConfigStore implements ConfigStore {
     const migrations = readMigrations(this.migrationsDir);
     await this.backend.withSession((s) => applyMigrations(s, migrations, this.logger));
     this.lastEmitted = await this.stateVersion();
+    // Switching row triggers off takes a superuser's session (or, from PostgreSQL 15, a grant on the setting).
+    this.writeOptions.setBasedChecks =
+      this.setBasedChecks ?? (await this.backend.prisma.$queryRaw<{ su: boolean }[]>`SELECT current_setting('is_superuser') = 'on' AS su`)[0]?.su === true;
     if (this.kind === 'postgres') {
       await this.backend.listen((v) => this.emit(v));
       this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
@@ -238,7 +249,7 @@ export class PrismaConfigStore implements ConfigStore {
       }
       if (unchanged) return { version, changed: false, document: stored };
       this.announce(stored, committed);
-      await writeDiff(tx, diff);
+      await writeDiff(tx, diff, this.writeOptions);
       const next = version + 1;
       // Raw, as the entity rows: Prisma's create walks the whole document (0.6–0.8 s at 10,000 routes).
       await tx.$executeRawUnsafe(INSERT_VERSION, next, meta.author, meta.message ?? '', jsonParam(text));

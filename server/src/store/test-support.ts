@@ -33,18 +33,27 @@ export const TEST_PLUGINS: ReadonlyMap<string, PluginDefinition> = new Map([[hea
 export const PG_ENABLED = process.env.GATEHOUSE_TEST_PG !== '0';
 export const PG_ADMIN_URL = process.env.GATEHOUSE_TEST_DATABASE_URL ?? 'postgresql://gatehouse:gatehouse@127.0.0.1:5432/gatehouse';
 
-/** Creates an empty database for one test file; `drop()` removes it (terminating leftover sessions). */
-export async function createThrowawayDatabase(purpose: string): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates an empty database for one test file; `drop()` removes it (terminating leftover sessions).
+ * `ownRole`: the database belongs to a new role without superuser rights, which the URL logs in as.
+ */
+export async function createThrowawayDatabase(purpose: string, opts: { ownRole?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `gh_${purpose}_${randomBytes(5).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    if (opts.ownRole) await admin.query(`CREATE ROLE ${name} LOGIN NOSUPERUSER PASSWORD '${password}'`);
+    await admin.query(`CREATE DATABASE ${name}${opts.ownRole ? ` OWNER ${name}` : ''}`);
   } finally {
     await admin.end();
   }
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
+  if (opts.ownRole) {
+    url.username = name;
+    url.password = password;
+  }
   return {
     url: url.toString(),
     async drop() {
@@ -52,6 +61,7 @@ export async function createThrowawayDatabase(purpose: string): Promise<{ url: s
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        if (opts.ownRole) await c.query(`DROP ROLE IF EXISTS ${name}`);
       } finally {
         await c.end();
       }
