@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Kind, Type, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { PLUGINS } from '../plugins/index.js';
 import { ConfigDocumentSchema } from './schema.js';
 import fc from 'fast-check';
@@ -55,6 +56,31 @@ describe('values that passed', () => {
     const derived = markValidated({ n: 2 }, A);
     expect(hasPassed(derived, A)).toBe(true);
     expect(hasPassed(undefined, A)).toBe(false);
+  });
+
+  it('keeps the mark on the object alone: no copy, key, text or clone carries it', () => {
+    const A = Type.Object({ n: Type.Integer(), tags: Type.Array(Type.String()) });
+    const r = validate(A, { n: 1, tags: ['a'] });
+    if (!r.ok) throw new Error('valid');
+    const v = r.value;
+    expect(Object.keys(v)).toEqual(['n', 'tags']);
+    expect(Object.getOwnPropertySymbols(v)).toEqual([]);
+    expect(JSON.stringify(v)).toBe('{"n":1,"tags":["a"]}');
+    for (const copy of [{ ...v }, Object.assign({}, v), structuredClone(v), Value.Clone(v), JSON.parse(JSON.stringify(v)) as object]) {
+      expect(copy).toEqual(v);
+      expect(hasPassed(copy, A)).toBe(false);
+    }
+    // Frozen after marking: still marked, and marked again for another schema.
+    const B = Type.Object({ n: Type.Integer() });
+    Object.freeze(v);
+    expect(hasPassed(v, A)).toBe(true);
+    markValidated(v, B);
+    expect([hasPassed(v, A), hasPassed(v, B)]).toEqual([false, true]);
+    // Frozen before it was ever marked: marked all the same.
+    const early = Object.freeze({ n: 3, tags: [] });
+    markValidated(early, A);
+    expect(hasPassed(early, A)).toBe(true);
+    expect(hasPassed({ n: 3, tags: [] }, A)).toBe(false);
   });
 });
 

@@ -180,13 +180,45 @@ export function misshapen(schema: TSchema, value: unknown): ValidationIssue[] {
 }
 
 /**
- * Values validate() returned, with the schema they passed. A 10,000-route document takes 0.2–0.8 s to
+ * Values validate() returned carry the schema they passed. A 10,000-route document takes 0.2–0.8 s to
  * validate, and one apply used to validate the same objects up to six times (the admin check, both sides
  * of the admin diff, the store's check, both sides of the store's diff): a value known to have passed is
  * not checked again. Only objects made by validate (or marked by code that derived one from such an object
- * without changing its shape) are in here; anything read from a store or a request is validated anew.
+ * without changing its shape) are marked; anything read from a store or a request is validated anew.
+ *
+ * The mark is a private field on the object itself: PassMark's base constructor returns the object it is
+ * given, so the field lands on that object. No key, JSON text, spread, structuredClone or TypeBox Clone
+ * sees it, and setting or reading it is a property access. It used to be a WeakMap entry: a 10,000-route
+ * apply made 20,000 entries and set 30,000 again, 40–60 ms of the admin thread plus the collector's
+ * work on the ephemeron table (a microbenchmark of the same 30,000 operations: 7–20 ms against 1–1.5 ms).
+ * An object that cannot take a new field (frozen before it was marked) is kept in a WeakMap instead.
  */
-const passed = new WeakMap<object, TSchema>();
+class ReturnsGiven {
+  constructor(o: object) {
+    return o;
+  }
+}
+
+const frozenPassed = new WeakMap<object, TSchema>();
+
+class PassMark extends ReturnsGiven {
+  #schema: TSchema;
+
+  private constructor(o: object, schema: TSchema) {
+    super(o);
+    this.#schema = schema;
+  }
+
+  static get(o: object): TSchema | undefined {
+    return #schema in o ? (o as PassMark).#schema : frozenPassed.get(o);
+  }
+
+  static set(o: object, schema: TSchema): void {
+    if (#schema in o) (o as PassMark).#schema = schema;
+    else if (Object.isExtensible(o)) new PassMark(o, schema);
+    else frozenPassed.set(o, schema);
+  }
+}
 
 export function markValidated<T extends object>(value: T, schema: TSchema): T {
   markPassed(value, schema);
@@ -212,10 +244,10 @@ export function arrayParts(schema: TSchema): [string, TSchema][] {
 
 /** A value that passed `schema`: so did each item of its entity lists, against the list's item schema. */
 function markPassed(value: object, schema: TSchema): void {
-  passed.set(value, schema);
+  PassMark.set(value, schema);
   for (const [k, items] of arrayParts(schema)) {
     const list = (value as Record<string, unknown>)[k];
-    if (Array.isArray(list)) for (const x of list) if (typeof x === 'object' && x !== null) passed.set(x, items);
+    if (Array.isArray(list)) for (const x of list) if (typeof x === 'object' && x !== null) PassMark.set(x, items);
   }
 }
 
@@ -271,7 +303,7 @@ function inputPath(path: string, positions: ReadonlyMap<string, number[]>): stri
 }
 
 export function hasPassed(value: unknown, schema: TSchema): boolean {
-  return typeof value === 'object' && value !== null && passed.get(value) === schema;
+  return typeof value === 'object' && value !== null && PassMark.get(value) === schema;
 }
 
 /** Validates a copy of `input` with defaults applied; the input itself is never mutated. */
