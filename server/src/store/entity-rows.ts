@@ -417,8 +417,8 @@ export const SET_BASED_CHECK_ROWS = 256;
  * with the row triggers off (`SET LOCAL session_replication_role = replica`, reset right after it) and
  * is followed by the same rule checked set-based (withoutRowTriggers); a violation fails the write as the
  * trigger would have. Only statements that need no cascade go this way: inserts, and deletes from tables
- * whose referencing keys all restrict. Nothing can change the referenced rows between the check and the
- * commit (the triggers' row locks guard against that): every writer first locks config_state's row.
+ * whose referencing keys all restrict. The triggers would also lock the referenced rows until the commit;
+ * that is not needed here, because every writer first locks config_state's row.
  */
 export interface WriteOptions {
   setBasedChecks: boolean;
@@ -433,7 +433,8 @@ export class ForeignKeyViolation extends Error {
 }
 
 const REPLICA = `SET LOCAL session_replication_role = replica`;
-const ORIGIN = `SET LOCAL session_replication_role = origin`;
+/** Back to the session's own setting (`origin` unless configured otherwise), for the rest of the transaction. */
+const ORIGIN = `SET LOCAL session_replication_role = DEFAULT`;
 
 /**
  * The statements of one table, built once: every row of an insert or an update travels as ONE jsonb
