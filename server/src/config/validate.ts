@@ -189,8 +189,8 @@ export function misshapen(schema: TSchema, value: unknown): ValidationIssue[] {
  * The mark is a private field on the object itself: PassMark's base constructor returns the object it is
  * given, so the field lands on that object. No key, JSON text, spread, structuredClone or TypeBox Clone
  * sees it, and setting or reading it is a property access. It used to be a WeakMap entry: a 10,000-route
- * apply made 20,000 entries and set 30,000 again, 40–60 ms of the admin thread plus the collector's
- * work on the ephemeron table (a microbenchmark of the same 30,000 operations: 7–20 ms against 1–1.5 ms).
+ * apply made 20,000 entries and set 30,000 again: ~53 ms of the admin thread in a --cpu-prof of a renaming
+ * PUT /config, 11–21 ms with the field (a microbenchmark of the same 30,000 operations: 7–20 against 1–1.5 ms).
  * An object that cannot take a new field (frozen before it was marked) is kept in a WeakMap instead.
  */
 class ReturnsGiven {

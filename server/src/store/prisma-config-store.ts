@@ -108,7 +108,8 @@ export class PrismaConfigStore implements ConfigStore {
     const migrations = readMigrations(this.migrationsDir);
     await this.backend.withSession((s) => applyMigrations(s, migrations, this.logger));
     this.lastEmitted = await this.stateVersion();
-    // Switching row triggers off takes a superuser's session (or, from PostgreSQL 15, a grant on the setting).
+    // Switching row triggers off takes a superuser's session. (PostgreSQL 15 can also grant the setting to a
+    // role; such a role is not detected here and keeps the triggers.)
     this.writeOptions.setBasedChecks =
       this.setBasedChecks ?? (await this.backend.prisma.$queryRaw<{ su: boolean }[]>`SELECT current_setting('is_superuser') = 'on' AS su`)[0]?.su === true;
     if (this.kind === 'postgres') {
