@@ -451,11 +451,12 @@ class BulkStatements<T> {
   readonly insert: string;
   readonly update: string;
   readonly remove: string;
-  /** Foreign keys from this table (checked after a set-based insert) and to it (after a set-based delete). */
-  private readonly outgoing: readonly ForeignKey[];
-  private readonly incoming: readonly ForeignKey[];
-  /** Whether a delete may run without row triggers: no key to this table cascades. */
-  private readonly restrictsOnly: boolean;
+  /**
+   * What a set-based insert must check (the keys from this table) and a set-based delete (the keys to it);
+   * undefined where there is nothing to check, or for a delete, where a key to this table cascades.
+   */
+  private readonly insertCheck: OrphanCheck | undefined;
+  private readonly deleteCheck: OrphanCheck | undefined;
   /** Each column's key in the rows parameter. */
   private readonly keys: string[];
 
@@ -475,9 +476,9 @@ class BulkStatements<T> {
     this.update = keyAt < 0 ? '' : `UPDATE ${q(spec.table)} AS t SET ${sets.join(', ')} FROM ${record} WHERE t.${q(spec.key)} = ${r(keyAt)}`;
     const keyType = cols[keyAt]?.type ?? 'text';
     this.remove = `DELETE FROM ${q(spec.table)} WHERE ${q(spec.key)} IN (SELECT jsonb_array_elements_text($1::jsonb)::${keyType})`;
-    this.outgoing = FOREIGN_KEYS.filter((fk) => fk.table === spec.table);
-    this.incoming = FOREIGN_KEYS.filter((fk) => fk.references === spec.table);
-    this.restrictsOnly = this.incoming.every((fk) => fk.onDelete === 'restrict');
+    this.insertCheck = orphanCheck(FOREIGN_KEYS.filter((fk) => fk.table === spec.table));
+    const incoming = FOREIGN_KEYS.filter((fk) => fk.references === spec.table);
+    this.deleteCheck = incoming.every((fk) => fk.onDelete === 'restrict') ? orphanCheck(incoming) : undefined;
   }
 
   rows(entities: readonly T[]): Uint8Array {
@@ -497,8 +498,8 @@ class BulkStatements<T> {
 
   async create(tx: Prisma.TransactionClient, entities: readonly T[], opts?: WriteOptions): Promise<void> {
     if (!entities.length) return;
-    if (opts?.setBasedChecks && this.outgoing.length > 0 && entities.length >= SET_BASED_CHECK_ROWS) {
-      await withoutRowTriggers(tx, this.insert, this.rows(entities), this.outgoing);
+    if (opts?.setBasedChecks && this.insertCheck !== undefined && entities.length >= SET_BASED_CHECK_ROWS) {
+      await withoutRowTriggers(tx, this.insert, this.rows(entities), this.insertCheck);
     } else {
       await tx.$executeRawUnsafe(this.insert, this.rows(entities));
     }
@@ -518,38 +519,40 @@ class BulkStatements<T> {
 
   async delete(tx: Prisma.TransactionClient, keys: readonly string[], opts?: WriteOptions): Promise<void> {
     if (!keys.length) return;
-    if (opts?.setBasedChecks && this.incoming.length > 0 && this.restrictsOnly && keys.length >= SET_BASED_CHECK_ROWS) {
-      await withoutRowTriggers(tx, this.remove, jsonbParam(keys), this.incoming);
+    if (opts?.setBasedChecks && this.deleteCheck !== undefined && keys.length >= SET_BASED_CHECK_ROWS) {
+      await withoutRowTriggers(tx, this.remove, jsonbParam(keys), this.deleteCheck);
     } else {
       await tx.$executeRawUnsafe(this.remove, jsonbParam(keys));
     }
   }
 }
 
-/** Rows of `fk`'s table whose key names no row of the referenced table: at most one, with the key's index in `fks`. */
-function orphansQuery(fks: readonly ForeignKey[]): string {
+/** Foreign keys and the query finding a row that breaks one: at most one row, with the key's index in `fks`. */
+interface OrphanCheck {
+  fks: readonly ForeignKey[];
+  sql: string;
+}
+
+function orphanCheck(fks: readonly ForeignKey[]): OrphanCheck | undefined {
+  if (fks.length === 0) return undefined;
   const parts = fks.map(
     (fk, i) =>
       `(SELECT ${i} AS fk, c.${q(fk.column)}::text AS value FROM ${q(fk.table)} c WHERE c.${q(fk.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${q(fk.references)} p WHERE p.${q(fk.key)} = c.${q(fk.column)}) LIMIT 1)`,
   );
-  return `SELECT * FROM (${parts.join(' UNION ALL ')}) o LIMIT 1`;
+  return { fks, sql: `SELECT * FROM (${parts.join(' UNION ALL ')}) o LIMIT 1` };
 }
-
-const ORPHANS = new Map<readonly ForeignKey[], string>();
 
 /**
  * Runs one statement with this transaction's row triggers off, then checks the foreign keys it could
  * break, each over its whole referencing table (one anti-join: 2–20 ms at 10,000 rows where the triggers
  * took 100–200 ms). They held before the statement, so any orphan is the statement's.
  */
-async function withoutRowTriggers(tx: Prisma.TransactionClient, sql: string, param: unknown, fks: readonly ForeignKey[]): Promise<void> {
-  let check = ORPHANS.get(fks);
-  if (check === undefined) ORPHANS.set(fks, (check = orphansQuery(fks)));
+async function withoutRowTriggers(tx: Prisma.TransactionClient, sql: string, param: unknown, check: OrphanCheck): Promise<void> {
   await tx.$executeRawUnsafe(REPLICA);
   await tx.$executeRawUnsafe(sql, param);
   await tx.$executeRawUnsafe(ORIGIN);
-  const broken = (await tx.$queryRawUnsafe<{ fk: number; value: string }[]>(check))[0];
-  if (broken !== undefined) throw new ForeignKeyViolation(fks[broken.fk]!, broken.value);
+  const broken = (await tx.$queryRawUnsafe<{ fk: number; value: string }[]>(check.sql))[0];
+  if (broken !== undefined) throw new ForeignKeyViolation(check.fks[broken.fk]!, broken.value);
 }
 
 const BULK = {

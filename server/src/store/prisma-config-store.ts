@@ -62,11 +62,6 @@ export interface PrismaConfigStoreOptions {
   logger?: StoreLogger;
   /** How often PostgreSQL nodes compare versions in case a notification was missed (default 5 s). */
   pollIntervalMs?: number;
-  /**
-   * Whether large statements check their foreign keys set-based (WriteOptions in entity-rows.ts). Default:
-   * when the database session is a superuser's (always with PGlite); false keeps PostgreSQL's row triggers.
-   */
-  setBasedChecks?: boolean;
 }
 
 /** What a mutation returns: the new document, and the entity to re-root issue paths at (single-entity writes). */
@@ -88,8 +83,8 @@ export class PrismaConfigStore implements ConfigStore {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly pollIntervalMs: number;
-  private readonly writeOptions: WriteOptions = { setBasedChecks: false };
-  private readonly setBasedChecks: boolean | undefined;
+  /** Set at init: large statements check their foreign keys set-based when the session may (WriteOptions). */
+  private writeOptions: WriteOptions = { setBasedChecks: false };
 
   constructor(opts: PrismaConfigStoreOptions) {
     this.backend = opts.backend;
@@ -98,7 +93,6 @@ export class PrismaConfigStore implements ConfigStore {
     this.migrationsDir = opts.migrationsDir;
     this.logger = opts.logger ?? SILENT_LOGGER;
     this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    this.setBasedChecks = opts.setBasedChecks;
     this.audit = new PrismaAuditStore(this.backend.prisma);
   }
 
@@ -110,8 +104,8 @@ export class PrismaConfigStore implements ConfigStore {
     this.lastEmitted = await this.stateVersion();
     // Switching row triggers off takes a superuser's session. (PostgreSQL 15 can also grant the setting to a
     // role; such a role is not detected here and keeps the triggers.)
-    this.writeOptions.setBasedChecks =
-      this.setBasedChecks ?? (await this.backend.prisma.$queryRaw<{ su: boolean }[]>`SELECT current_setting('is_superuser') = 'on' AS su`)[0]?.su === true;
+    const su = await this.backend.prisma.$queryRaw<{ su: boolean }[]>`SELECT current_setting('is_superuser') = 'on' AS su`;
+    this.writeOptions = { setBasedChecks: su[0]?.su === true };
     if (this.kind === 'postgres') {
       await this.backend.listen((v) => this.emit(v));
       this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
