@@ -18,8 +18,11 @@ start_entries "$@"
 out=$(mktemp -d)
 # Warm-up, not measured: V8's compiler threads spend about a second of the core in a gateway's first ~10 s
 # under load, more for a longer plugin pipeline, and per-request CPU keeps falling for ~20 s; a 3 s warm-up
-# charged that to the bigger entry. AB_WARMUP=<seconds> to change it.
+# charged that to the bigger entry. AB_WARMUP=<seconds> to change it. Then 3 s more: the first load's
+# end (wrk resetting its connections) makes Node deoptimise its HTTP code once (suite.mjs, warmUp), and
+# the first slice would pay for compiling it again.
 load_both "${AB_WARMUP:-15}" >/dev/null
+load_both 3 >/dev/null
 results=$(mktemp)
 for k in $(seq 1 "$slices"); do
   line="$k $(load_both "$slice" | tr '\n' ' ')"
