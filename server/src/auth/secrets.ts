@@ -85,7 +85,7 @@ export function setActiveCredentialKeys(keys: CredentialKeys): void {
 }
 
 // createHmac with a Buffer key builds a KeyObject on every call: 10.6 µs against 1.8 µs with one made
-// once (Node 24; see the README's auth measurements). key-auth hashes on every request.
+// once (Node 24; see docs/performance-log.md, auth overhead). key-auth hashes on every request.
 const PEPPER_KEYS = new WeakMap<Buffer, KeyObject>();
 
 /** base64url HMAC-SHA256 of `value` under the pepper: the lookup key of an API key (43 characters). */

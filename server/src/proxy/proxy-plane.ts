@@ -3,7 +3,7 @@
  * Two implementations: `InProcessProxyPlane` (tests, tools) and `WorkerProxyPlane`, which runs the proxy
  * in its own worker thread. The worker is the default for a node because the proxy's tail latency depends
  * on its V8 heap: with the admin plane (Nest, Prisma and their modules) in the same heap, collections
- * grew and the proxy's p99 doubled (README, "Measurements"); a worker has a heap of its own.
+ * grew and the proxy's p99 doubled (docs/performance-log.md); a worker has a heap of its own.
  */
 import { Worker } from 'node:worker_threads';
 import type { ConfigDocument } from '../config/schema.js';

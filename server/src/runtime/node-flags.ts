@@ -6,7 +6,7 @@
  * CPUs than that (a container limited to one, a process pinned to a core), the four threads' bursts in
  * the first seconds under traffic took the core from the proxy thread: a freshly started gateway pinned to
  * one core added 17–20 ms to the p99 of 1,000 requests/s (stalls up to 130 ms) against 2.8–3.6 ms with the
- * flag, and under load it spent 3.4% less CPU per request (README, "Measurements"). `npm start`, the
+ * flag, and under load it spent 3.4% less CPU per request (docs/performance-log.md). `npm start`, the
  * Dockerfile and the cluster's workers pass it; a node started otherwise says so once.
  */
 import { availableParallelism } from 'node:os';

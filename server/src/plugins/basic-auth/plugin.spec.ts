@@ -119,8 +119,8 @@ describe('basic-auth', () => {
     expect(handlerOf(snapshot, '/nocache').cached).toBe(0);
   });
 
-  // Counted rather than timed: what the cache saves (a scrypt of tens of ms) is in the README's auth
-  // measurements; a timing comparison here failed under a loaded CI machine.
+  // Counted rather than timed: what the cache saves is a scrypt (tens of ms) per request; a timing
+  // comparison here failed under a loaded CI machine.
   it('a cached credential skips scrypt; without the cache every request pays one', async () => {
     const auth = { authorization: basic('alice', 'alice-password') };
     await send(gw.port, '/r', { headers: auth });
