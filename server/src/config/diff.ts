@@ -98,7 +98,8 @@ export function diffDocuments(current: ConfigDocument, next: ConfigDocument): Co
  * The diff as `PUT /config` answers it: every change names its entity by kind and key, updates list their
  * changed fields, and only plugin instances keep their body (their key alone does not say where they
  * apply). The rest is the document just sent, or the version the apply started from (`base_version`):
- * echoing both back made the answer of an apply that renames 10,000 routes 5 MB (docs/performance-log.md, "Config apply at 10,000 routes").
+ * echoing both back made the answer of an apply that renames 10,000 routes 5 MB (docs/performance-log.md,
+ * "Config apply at 10,000 routes").
  */
 export function withoutBodies(diff: ConfigDiff): ConfigDiff {
   const slim = (c: EntityChange): EntityChange => {

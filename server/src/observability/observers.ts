@@ -9,9 +9,9 @@
  * cold: between two requests the proxy's own work evicts them from the CPU caches, and the access log
  * line, the histograms and the span encoder then cost several times what they cost in a loop. Batched,
  * each observer's code stays warm across the batch: with the access log to a file, metrics and tracing at
- * 10%, −4.0% CPU per request (scripts/bench/ab-together.sh; docs/performance-log.md, "Paired measurements with both gateways
- * loaded at once"). A request's `end` therefore comes up to one loop turn after its response finished;
- * its timings were taken before.
+ * 10%, −4.0% CPU per request (scripts/bench/ab-together.sh; docs/performance-log.md, "Paired measurements
+ * with both gateways loaded at once"). A request's `end` therefore comes up to one loop turn after its
+ * response finished; its timings were taken before.
  */
 import type { ProxyRequest, RequestObserver } from '../proxy/proxy-request.js';
 import type { PluginLogger } from '../plugins/types.js';

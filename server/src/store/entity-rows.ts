@@ -432,9 +432,9 @@ export class ForeignKeyViolation extends Error {
   }
 }
 
-const REPLICA = `SET LOCAL session_replication_role = replica`;
+const TRIGGERS_OFF = `SET LOCAL session_replication_role = replica`;
 /** Back to the session's own setting (`origin` unless configured otherwise), for the rest of the transaction. */
-const ORIGIN = `SET LOCAL session_replication_role = DEFAULT`;
+const TRIGGERS_BACK = `SET LOCAL session_replication_role = DEFAULT`;
 
 /**
  * The statements of one table, built once: every row of an insert or an update travels as ONE jsonb
@@ -548,9 +548,9 @@ function orphanCheck(fks: readonly ForeignKey[]): OrphanCheck | undefined {
  * took 100–200 ms). They held before the statement, so any orphan is the statement's.
  */
 async function withoutRowTriggers(tx: Prisma.TransactionClient, sql: string, param: unknown, check: OrphanCheck): Promise<void> {
-  await tx.$executeRawUnsafe(REPLICA);
+  await tx.$executeRawUnsafe(TRIGGERS_OFF);
   await tx.$executeRawUnsafe(sql, param);
-  await tx.$executeRawUnsafe(ORIGIN);
+  await tx.$executeRawUnsafe(TRIGGERS_BACK);
   const broken = (await tx.$queryRawUnsafe<{ fk: number; value: string }[]>(check.sql))[0];
   if (broken !== undefined) throw new ForeignKeyViolation(check.fks[broken.fk]!, broken.value);
 }
